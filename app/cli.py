@@ -1,0 +1,353 @@
+"""The `bridgewatch` command: the tray app by default, plus add, list, remove, check and simulate."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import json
+import logging
+import os
+import sys
+import uuid
+
+from app import __version__
+from app.core.config import (
+    BridgeConfig,
+    Config,
+    ConfigError,
+    load_config,
+    save_config,
+    validate_interval,
+    validate_name,
+)
+from app.core.engine import Engine
+from app.core.export import check_document
+from app.core.logs import setup_logging
+from app.core.model import BridgeSnapshot, ProbeKind, worst_status
+from app.core.paths import app_paths
+from app.core.probe import DEFAULT_TIMEOUT, Prober
+from app.core.simulator import SCENARIOS, SimulatedBridge
+from app.core.tokens import MemoryKeyring, TokenStore, TokenUnavailable, register_secret
+from app.core.urls import BridgeUrlError, normalize_bridge_url
+
+__all__ = ["main"]
+
+log = logging.getLogger(__name__)
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 3  # Nagios "UNKNOWN": also used for usage errors, so `check` stays a valid plugin
+
+
+class UsageError(Exception):
+    """Bad input from the user: printed without a traceback, exit code 3."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # argparse exits 2 by default, which Nagios reads as CRITICAL
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="bridgewatch",
+        description="Watch 1Password SCIM bridges from the system tray. With no command, starts the tray app.",
+    )
+    parser.add_argument("--version", action="version", version=f"bridgewatch {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="start the tray app on three simulated bridges, with a temporary profile and keyring",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    add = commands.add_parser(
+        "add",
+        help="add a bridge; the token is read from standard input",
+        description=(
+            "Add a bridge to the config and store its token in the OS keychain. The token is read from "
+            "standard input (a hidden prompt on a terminal), never from the command line."
+        ),
+    )
+    add.add_argument("name", help="a short name for the bridge, shown in the tray")
+    add.add_argument("url", help="the bridge's domain or URL, for example scim.example.com")
+    add.add_argument(
+        "--probe",
+        choices=[kind.value for kind in ProbeKind],
+        default=ProbeKind.MONITORING.value,
+        help=(
+            "monitoring: /monitoring with the health-check-only token (default, least privilege); "
+            "health: /health with the bearer token, which can also provision users; "
+            "ping: /ping with no token, liveness only"
+        ),
+    )
+    add.add_argument("--interval", type=float, default=60.0, metavar="SECONDS", help="seconds between checks (default 60)")
+    add.add_argument(
+        "--allow-http",
+        action="store_true",
+        help="allow plain http:// to a host that is not loopback (the token crosses the network unencrypted)",
+    )
+
+    listing = commands.add_parser("list", help="list the configured bridges")
+    listing.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+    remove = commands.add_parser("remove", help="remove a bridge and delete its token from the keychain")
+    remove.add_argument("name", help="the bridge's name or id")
+
+    check = commands.add_parser(
+        "check",
+        help="check bridges once; exit 0 healthy, 1 degraded, 2 critical, 3 unknown",
+        description=(
+            "Probe bridges once and print the result. Exit code as a Nagios plugin: 0 all healthy, "
+            "1 degraded, 2 unhealthy, unreachable or unauthorized, 3 unknown or a usage error."
+        ),
+    )
+    check.add_argument("names", nargs="*", metavar="NAME", help="bridges to check (default: all)")
+    check.add_argument("--json", action="store_true", help="print JSON (fields documented in README.md)")
+    check.add_argument("--url", help="check this bridge URL instead of configured bridges")
+    check.add_argument(
+        "--probe",
+        choices=[kind.value for kind in ProbeKind],
+        help="with --url: the endpoint to probe (default: monitoring with --token-env, else ping)",
+    )
+    check.add_argument("--token-env", metavar="VAR", help="with --url: read the token from this environment variable")
+    check.add_argument("--allow-http", action="store_true", help="with --url: allow plain http:// to a remote host")
+    check.add_argument(
+        "--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS", help="deadline per bridge (default 10)"
+    )
+
+    simulate = commands.add_parser(
+        "simulate",
+        help="serve a simulated bridge on 127.0.0.1",
+        description="Serve a simulated SCIM bridge on 127.0.0.1. Scenarios: "
+        + "; ".join(f"{name}: {text}" for name, text in SCENARIOS.items()),
+    )
+    simulate.add_argument("--port", type=int, default=3002, help="TCP port (default 3002; 0 picks a free one)")
+    simulate.add_argument("--scenario", choices=list(SCENARIOS), default="healthy", help="behaviour to simulate")
+    simulate.add_argument("--token", help="accept only this bearer token (default: accept any non-empty token)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _build_parser()
+    args = parser.parse_args(argv)
+    paths = app_paths()
+
+    if args.command is None:
+        from app.gui.app import run_gui  # Qt is imported only for the tray app
+
+        return run_gui(demo=args.demo, verbose=args.verbose)
+
+    setup_logging(None if args.command == "simulate" else paths.log_file, verbose=args.verbose, console=True)
+    handlers = {
+        "add": _cmd_add,
+        "list": _cmd_list,
+        "remove": _cmd_remove,
+        "check": _cmd_check,
+        "simulate": _cmd_simulate,
+    }
+    try:
+        return handlers[args.command](args)
+    except UsageError as exc:
+        print(f"bridgewatch: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except ConfigError as exc:
+        print(f"bridgewatch: {exc}", file=sys.stderr)
+        return EXIT_USAGE if args.command == "check" else EXIT_FAILED
+    except TokenUnavailable as exc:
+        print(f"bridgewatch: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        return 130
+
+
+def _load() -> tuple[Config, "os.PathLike"]:
+    path = app_paths().config_file
+    return load_config(path), path
+
+
+def read_token(prompt_name: str) -> str:
+    """Read a token from standard input: a hidden prompt on a terminal, else the first line."""
+    if sys.stdin is None:
+        raise UsageError("No standard input to read the token from: pipe the token in.")
+    if sys.stdin.isatty():
+        token = getpass.getpass(f"Token for {prompt_name} (input hidden): ")
+    else:
+        token = sys.stdin.readline()
+    token = token.strip()
+    if not token:
+        raise UsageError("No token was given on standard input: paste the token, or use --probe ping.")
+    if any(ch.isspace() for ch in token) or not token.isprintable():
+        raise UsageError("The token contains spaces or control characters: paste exactly the token, on one line.")
+    register_secret(token)
+    return token
+
+
+def _cmd_add(args) -> int:
+    config, path = _load()
+    try:
+        name = validate_name(args.name)
+        interval = validate_interval(args.interval, "--interval")
+        url = normalize_bridge_url(args.url, allow_http=args.allow_http)
+    except (ConfigError, BridgeUrlError) as exc:
+        raise UsageError(str(exc)) from None
+    if config.find(name):
+        raise UsageError(f"A bridge named {name!r} already exists: remove it first or choose another name.")
+    for note in url.notes:
+        print(note, file=sys.stderr)
+
+    bridge = BridgeConfig(
+        name=name, url=url.url, probe=ProbeKind(args.probe), interval=interval, allow_http=args.allow_http
+    )
+    store = TokenStore()
+    if bridge.probe.needs_token:
+        token = read_token(name)
+        store.set(bridge.id, token)  # the keychain first: a failure here leaves the config untouched
+    config.bridges.append(bridge)
+    try:
+        save_config(path, config)
+    except OSError as exc:
+        if bridge.probe.needs_token:
+            store.delete(bridge.id)
+        raise ConfigError(f"Could not write the config file {path}: {exc}. Nothing was added.") from None
+    where = f" (token stored in {store.backend_name})" if bridge.probe.needs_token else ""
+    print(f"Added {name}: {bridge.url}, probe /{bridge.probe.value} every {interval:g} s{where}.")
+    log.info("Added bridge %s (%s)", bridge.id, bridge.name)
+    return EXIT_OK
+
+
+def _cmd_list(args) -> int:
+    config, path = _load()
+    if args.json:
+        rows = [
+            {"id": b.id, "name": b.name, "url": b.url, "probe": b.probe.value, "interval": b.interval}
+            for b in config.bridges
+        ]
+        print(json.dumps({"config_file": str(path), "bridges": rows}, indent=2))
+        return EXIT_OK
+    if not config.bridges:
+        print(f"No bridges configured ({path}). Add one with: bridgewatch add NAME URL")
+        return EXIT_OK
+    rows = [("NAME", "PROBE", "INTERVAL", "URL", "ID")]
+    rows += [(b.name, b.probe.value, f"{b.interval:g} s", b.url, b.id) for b in config.bridges]
+    _print_table(rows)
+    return EXIT_OK
+
+
+def _cmd_remove(args) -> int:
+    config, path = _load()
+    bridge = config.find(args.name)
+    if bridge is None:
+        raise UsageError(f"No bridge named {args.name!r}: `bridgewatch list` shows the configured bridges.")
+    store = TokenStore()
+    try:
+        store.delete(bridge.id)
+    except TokenUnavailable as exc:
+        if bridge.probe.needs_token:
+            raise TokenUnavailable(f"{exc} The bridge was not removed, so its token is not orphaned.") from None
+    config.bridges.remove(bridge)
+    save_config(path, config)
+    print(f"Removed {bridge.name} and its keychain entry.")
+    log.info("Removed bridge %s (%s)", bridge.id, bridge.name)
+    return EXIT_OK
+
+
+def _cmd_check(args) -> int:
+    if args.timeout <= 0 or args.timeout > 300:
+        raise UsageError(f"--timeout is {args.timeout:g}: choose from 0.1 to 300 seconds.")
+    if args.url:
+        if args.names:
+            raise UsageError("Give either bridge names or --url, not both.")
+        bridges, store = _adhoc_bridge(args)
+    else:
+        if args.probe or args.token_env or args.allow_http:
+            raise UsageError("--probe, --token-env and --allow-http go with --url.")
+        config, path = _load()
+        if not config.bridges:
+            raise UsageError(f"No bridges configured in {path}: add one with `bridgewatch add NAME URL`, or use --url.")
+        bridges = []
+        for name in args.names:
+            bridge = config.find(name)
+            if bridge is None:
+                raise UsageError(f"No bridge named {name!r}: `bridgewatch list` shows the configured bridges.")
+            bridges.append(bridge)
+        bridges = bridges or config.bridges
+        store = TokenStore()
+
+    snapshots = asyncio.run(_check(bridges, store, args.timeout))
+    if args.json:
+        print(json.dumps(check_document(snapshots), indent=2))
+    else:
+        _print_check_table(snapshots)
+    return worst_status(s.status for s in snapshots).exit_code
+
+
+async def _check(bridges: list[BridgeConfig], store: TokenStore, timeout: float) -> list[BridgeSnapshot]:
+    engine = Engine(bridges, tokens=store, prober=Prober(timeout=timeout))
+    try:
+        return await engine.check_once()
+    finally:
+        await engine.aclose()
+
+
+def _adhoc_bridge(args) -> tuple[list[BridgeConfig], TokenStore]:
+    try:
+        url = normalize_bridge_url(args.url, allow_http=args.allow_http).url
+    except BridgeUrlError as exc:
+        raise UsageError(str(exc)) from None
+    probe = ProbeKind(args.probe) if args.probe else (ProbeKind.MONITORING if args.token_env else ProbeKind.PING)
+    # A stable id for the same URL, so scripts can match results across runs.
+    bridge = BridgeConfig(
+        id=str(uuid.uuid5(uuid.NAMESPACE_URL, url)),
+        name=url.split("://", 1)[1],
+        url=url,
+        probe=probe,
+        allow_http=args.allow_http,
+    )
+    store = TokenStore(MemoryKeyring())
+    if args.token_env:
+        token = os.environ.get(args.token_env, "").strip()
+        if not token:
+            raise UsageError(f"The environment variable {args.token_env} is not set or empty: export the token in it.")
+        register_secret(token)
+        store.set(bridge.id, token)
+    elif probe.needs_token:
+        raise UsageError(f"--probe {probe.value} needs a token: pass --token-env VAR, or use --probe ping.")
+    return [bridge], store
+
+
+def _print_check_table(snapshots: list[BridgeSnapshot]) -> None:
+    rows = [("NAME", "STATUS", "LATENCY", "VERSION", "SUMMARY")]
+    for snapshot in snapshots:
+        result = snapshot.result
+        latency = f"{result.latency_ms:.0f} ms" if result and result.latency_ms is not None else "-"
+        rows.append((snapshot.name, snapshot.status.value, latency, snapshot.version or "-", snapshot.summary))
+    _print_table(rows)
+    for snapshot in snapshots:
+        error = snapshot.result.error if snapshot.result else None
+        if error and error.hint:
+            print(f"{snapshot.name}: {error.hint}")
+
+
+def _print_table(rows: list[tuple[str, ...]]) -> None:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    for row in rows:
+        cells = [cell.ljust(width) for cell, width in zip(row, widths)] + [row[-1]]
+        print("  ".join(cells).rstrip())
+
+
+def _cmd_simulate(args) -> int:
+    if not 0 <= args.port <= 65535:
+        raise UsageError(f"--port is {args.port}: choose from 0 to 65535 (0 picks a free port).")
+    try:
+        simulator = SimulatedBridge(args.scenario, token=args.token, port=args.port).start()
+    except OSError as exc:
+        raise UsageError(f"Cannot listen on 127.0.0.1:{args.port}: {exc.strerror or exc}. Choose another --port.") from None
+    accepts = "the token given with --token" if args.token else "any non-empty bearer token"
+    print(f"Simulated SCIM bridge on {simulator.url} (scenario {args.scenario}; accepts {accepts}).", flush=True)
+    print("Press Ctrl+C to stop.", flush=True)
+    simulator.serve_until_interrupted()
+    return EXIT_OK

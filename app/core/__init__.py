@@ -1,0 +1,1 @@
+"""Core: health model, probe, engine, config and tokens. Imports no Qt."""

@@ -1,0 +1,201 @@
+"""Data model shared by every layer: statuses, components, probe results and snapshots."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+
+__all__ = [
+    "BridgeStatus",
+    "ComponentStatus",
+    "ProbeKind",
+    "ErrorKind",
+    "Component",
+    "HealthReport",
+    "ProbeError",
+    "ProbeResult",
+    "BridgeSnapshot",
+    "worst_status",
+]
+
+
+class BridgeStatus(str, enum.Enum):
+    """Overall status of one bridge, as shown in the tray and printed by `check`."""
+
+    UNKNOWN = "unknown"
+    HEALTHY = "healthy"
+    DEGRADED = "degraded"
+    UNHEALTHY = "unhealthy"
+    UNREACHABLE = "unreachable"
+    UNAUTHORIZED = "unauthorized"
+
+    @property
+    def severity(self) -> int:
+        """Rank for "worst status" comparisons: a higher rank is worse."""
+        return _SEVERITY[self]
+
+    @property
+    def is_problem(self) -> bool:
+        return self not in (BridgeStatus.UNKNOWN, BridgeStatus.HEALTHY)
+
+    @property
+    def exit_code(self) -> int:
+        """Nagios plugin exit code: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN."""
+        return _EXIT_CODE[self]
+
+    @property
+    def label(self) -> str:
+        return self.value.capitalize()
+
+
+_SEVERITY = {
+    BridgeStatus.HEALTHY: 0,
+    BridgeStatus.UNKNOWN: 1,
+    BridgeStatus.DEGRADED: 2,
+    BridgeStatus.UNAUTHORIZED: 3,
+    BridgeStatus.UNHEALTHY: 4,
+    BridgeStatus.UNREACHABLE: 5,
+}
+
+_EXIT_CODE = {
+    BridgeStatus.HEALTHY: 0,
+    BridgeStatus.DEGRADED: 1,
+    BridgeStatus.UNHEALTHY: 2,
+    BridgeStatus.UNREACHABLE: 2,
+    BridgeStatus.UNAUTHORIZED: 2,
+    BridgeStatus.UNKNOWN: 3,
+}
+
+
+def worst_status(statuses) -> BridgeStatus:
+    """Return the worst of `statuses`, or UNKNOWN when there are none."""
+    statuses = list(statuses)
+    if not statuses:
+        return BridgeStatus.UNKNOWN
+    return max(statuses, key=lambda status: status.severity)
+
+
+class ComponentStatus(str, enum.Enum):
+    """Status of one component report (RedisCache, SCIMServer, a watcher, ...)."""
+
+    HEALTHY = "healthy"
+    UNHEALTHY = "unhealthy"
+    STALE = "stale"
+
+
+class ProbeKind(str, enum.Enum):
+    """Which endpoint a bridge is probed on, and so which token it needs."""
+
+    HEALTH = "health"  # /health with the bearer token
+    MONITORING = "monitoring"  # /monitoring with the health-check-only token
+    PING = "ping"  # /ping, no token: liveness only
+
+    @property
+    def path(self) -> str:
+        return "/" + self.value
+
+    @property
+    def needs_token(self) -> bool:
+        return self is not ProbeKind.PING
+
+
+class ErrorKind(str, enum.Enum):
+    """Why a probe did not return a health report. The values are part of `check --json`."""
+
+    NAME_NOT_FOUND = "name_not_found"
+    CONNECTION_REFUSED = "connection_refused"
+    CONNECTION_FAILED = "connection_failed"
+    TIMEOUT = "timeout"
+    TLS = "tls"
+    HTTP_STATUS = "http_status"
+    PROXY_PAGE = "proxy_page"
+    INVALID_REPORT = "invalid_report"
+    OVERSIZED = "oversized"
+    REDIRECT = "redirect"
+    UNAUTHORIZED = "unauthorized"
+    INSECURE_URL = "insecure_url"
+    TOKEN_UNAVAILABLE = "token_unavailable"
+
+
+@dataclass(frozen=True)
+class Component:
+    """One entry of a health report's `reports` list."""
+
+    name: str
+    status: ComponentStatus
+    state: str  # the raw `state` string, shown verbatim
+    reported_at: datetime
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class HealthReport:
+    """A parsed `/health` body: the components and the bridge's own version."""
+
+    components: tuple[Component, ...]
+    retrieved_at: datetime
+    version: str | None = None
+    build: str | None = None
+
+    @property
+    def unhealthy(self) -> list[Component]:
+        return [c for c in self.components if c.status is ComponentStatus.UNHEALTHY]
+
+    @property
+    def stale(self) -> list[Component]:
+        return [c for c in self.components if c.status is ComponentStatus.STALE]
+
+    def status(self) -> BridgeStatus:
+        """Derive the bridge status: the body has no overall status field of its own."""
+        if self.unhealthy:
+            return BridgeStatus.UNHEALTHY
+        if self.stale or not self.components:
+            return BridgeStatus.DEGRADED
+        return BridgeStatus.HEALTHY
+
+
+@dataclass(frozen=True)
+class ProbeError:
+    """Why a probe failed, in plain words. `message` never contains a token."""
+
+    kind: ErrorKind
+    message: str
+    hint: str = ""
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    """The outcome of one probe of one bridge."""
+
+    status: BridgeStatus
+    summary: str
+    checked_at: datetime
+    latency_ms: float | None = None
+    http_status: int | None = None
+    report: HealthReport | None = None
+    error: ProbeError | None = None
+
+    @property
+    def components(self) -> tuple[Component, ...]:
+        return self.report.components if self.report else ()
+
+
+@dataclass(frozen=True)
+class BridgeSnapshot:
+    """What the front ends render for one bridge: its settings and its latest state."""
+
+    id: str
+    name: str
+    url: str
+    probe: ProbeKind
+    status: BridgeStatus = BridgeStatus.UNKNOWN
+    since: datetime | None = None  # when the bridge entered `status`
+    result: ProbeResult | None = None
+    version: str | None = None  # the last version seen, kept while the bridge is down
+    build: str | None = None
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def summary(self) -> str:
+        return self.result.summary if self.result else "Not checked yet"

@@ -1,0 +1,100 @@
+"""Bridge URL normalisation and the plain-HTTP rule."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+
+import httpx
+
+__all__ = ["BridgeUrlError", "NormalizedUrl", "normalize_bridge_url", "is_loopback_host", "same_origin"]
+
+# Paths an administrator may paste along with the bridge address; the probe adds its own.
+_KNOWN_PATHS = ("/app/status", "/app", "/health", "/monitoring", "/ping", "/metrics", "/scim")
+
+
+class BridgeUrlError(ValueError):
+    """A bridge URL that cannot be used. The message names the value and the fix."""
+
+
+@dataclass(frozen=True)
+class NormalizedUrl:
+    url: str
+    notes: tuple[str, ...] = ()
+
+
+def is_loopback_host(host: str) -> bool:
+    """Return True for localhost and addresses in 127.0.0.0/8 or ::1."""
+    host = host.strip("[]").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def normalize_bridge_url(text: str, *, allow_http: bool = False) -> NormalizedUrl:
+    """Turn what an administrator typed into the bridge's base URL.
+
+    A bare host becomes `https://host`; a pasted endpoint path such as `/app` or
+    `/health` is dropped with a note. Plain `http://` is accepted only for loopback
+    hosts unless `allow_http` is set, because the token would cross the network in
+    clear text. Raises BridgeUrlError naming the value and the fix.
+    """
+    raw = text.strip()
+    if not raw:
+        raise BridgeUrlError("The bridge URL is empty: enter the domain or address of the SCIM bridge.")
+    notes: list[str] = []
+    if "://" not in raw:
+        raw = "https://" + raw
+    try:
+        url = httpx.URL(raw)
+    except (httpx.InvalidURL, ValueError) as exc:
+        raise BridgeUrlError(f"The bridge URL {text.strip()!r} is invalid ({exc}).") from None
+    if url.scheme not in ("http", "https"):
+        raise BridgeUrlError(
+            f"The bridge URL {text.strip()!r} uses {url.scheme!r}: use https:// followed by the bridge's domain."
+        )
+    if not url.host:
+        raise BridgeUrlError(f"The bridge URL {text.strip()!r} has no host name.")
+    if url.userinfo:
+        raise BridgeUrlError(
+            f"The bridge URL for {url.host} contains a user name or password: remove it, "
+            "because the token is kept in the keychain instead."
+        )
+    if url.query or url.fragment:
+        notes.append("Removed the query string from the URL.")
+
+    path = url.path.rstrip("/")
+    for known in _KNOWN_PATHS:
+        if path.lower().endswith(known):
+            path = path[: -len(known)]
+            notes.append(f"Removed {known} from the URL: Bridgewatch adds the endpoint itself.")
+            break
+    path = path.rstrip("/")
+
+    if url.scheme == "http" and not is_loopback_host(url.host) and not allow_http:
+        raise BridgeUrlError(
+            f"The bridge URL {text.strip()!r} uses plain http:// to {url.host}: the token would cross "
+            "the network in clear text. Use https://, or allow unencrypted HTTP for this bridge explicitly."
+        )
+
+    base = url.copy_with(path=path or "/", query=None, fragment=None)
+    normalized = str(base).rstrip("/")
+    return NormalizedUrl(url=normalized, notes=tuple(notes))
+
+
+def same_origin(first: httpx.URL, second: httpx.URL) -> bool:
+    """Return True when both URLs share scheme, host and port (the default port filled in)."""
+    return (
+        first.scheme == second.scheme
+        and first.host.lower() == second.host.lower()
+        and _port(first) == _port(second)
+    )
+
+
+def _port(url: httpx.URL) -> int | None:
+    if url.port is not None:
+        return url.port
+    return {"http": 80, "https": 443}.get(url.scheme)

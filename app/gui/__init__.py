@@ -1,0 +1,1 @@
+"""Qt front end: the tray icon, the detail window and notifications."""

@@ -1,0 +1,1 @@
+"""Non-code files (icons) shipped inside the app package as app.resources."""
