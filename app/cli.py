@@ -298,7 +298,12 @@ def _adhoc_bridge(args) -> tuple[list[BridgeConfig], TokenStore]:
         url = normalize_bridge_url(args.url, allow_http=args.allow_http).url
     except BridgeUrlError as exc:
         raise UsageError(str(exc)) from None
-    probe = ProbeKind(args.probe) if args.probe else (ProbeKind.MONITORING if args.token_env else ProbeKind.PING)
+    if args.probe:
+        probe = ProbeKind(args.probe)
+    elif args.token_env:
+        probe = ProbeKind.MONITORING
+    else:
+        probe = ProbeKind.PING
     # A stable id for the same URL, so scripts can match results across runs.
     bridge = BridgeConfig(
         id=str(uuid.uuid5(uuid.NAMESPACE_URL, url)),

@@ -1,4 +1,4 @@
-"""Which status transitions deserve a notification, and its words."""
+"""Notification rules: the status transitions that raise a notification, and its text."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Where Bridgewatch keeps its config, data and logs."""
+"""Folder locations for Bridgewatch's config, data and logs."""
 
 from __future__ import annotations
 

@@ -83,7 +83,7 @@ class Prober:
         allow_http: bool = False,
         timeout: float | None = None,
     ) -> ProbeResult:
-        """Probe one bridge. Never raises for a network or bridge fault: those become results."""
+        """Probe one bridge. Network and bridge faults are returned as results, not raised."""
         checked_at = self._now()
         started = time.perf_counter()
         try:
@@ -174,7 +174,7 @@ class _ProbeFailure(Exception):
 def interpret_response(
     kind: ProbeKind, http_status: int, content_type: str, body: bytes, checked_at: datetime
 ) -> ProbeResult:
-    """Classify an HTTP answer from a bridge endpoint into a ProbeResult."""
+    """Classify an HTTP response from a bridge endpoint into a ProbeResult."""
     if http_status in (401, 403):
         error = ProbeError(ErrorKind.UNAUTHORIZED, f"Token rejected (HTTP {http_status}).", UNAUTHORIZED_HINT)
         return _error_result(checked_at, BridgeStatus.UNAUTHORIZED, error, http_status)

@@ -90,8 +90,8 @@ class RecordedRequest:
 class SimulatedBridge:
     """A SCIM bridge stand-in served by a thread on 127.0.0.1.
 
-    `script` is an optional list of (seconds, scenario) steps played in a loop from
-    start(); without it, `scenario` applies and can be changed at any time.
+    `script` is an optional list of (seconds, scenario) steps, played in a loop from start().
+    Without a script, `scenario` applies, and tests may change it at any time.
     """
 
     def __init__(

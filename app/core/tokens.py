@@ -35,7 +35,7 @@ _secrets_lock = threading.Lock()
 
 
 class TokenUnavailable(Exception):
-    """A token could not be read or written. The message says why and never contains it."""
+    """A token could not be read or written. The message states the cause and never contains the token."""
 
 
 def register_secret(secret: str) -> None:
@@ -96,7 +96,7 @@ class TokenStore:
         except keyring.errors.KeyringLocked:
             raise TokenUnavailable("Token unavailable: the keychain is locked. Unlock it and check again.") from None
         except keyring.errors.KeyringError as exc:
-            raise TokenUnavailable(f"Token unavailable: the keychain refused access ({type(exc).__name__}).") from None
+            raise TokenUnavailable(f"Token unavailable: the keychain denied access ({type(exc).__name__}). Allow Bridgewatch in the keychain and check again.") from None
         if token:
             register_secret(token)
         return token or None
