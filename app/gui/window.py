@@ -1,0 +1,348 @@
+"""The detail window: every bridge on the left, the selected bridge's state and components on the right."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from PySide6.QtCore import QSize, Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QDesktopServices, QFont
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFormLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMainWindow,
+    QPushButton,
+    QSizePolicy,
+    QSplitter,
+    QStackedWidget,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.core.alerts import format_duration
+from app.core.model import BridgeSnapshot, BridgeStatus, ComponentStatus, ProbeKind
+from app.gui.icons import app_icon, status_icon
+
+__all__ = ["DetailWindow"]
+
+_COMPONENT_COLUMNS = ("Component", "Status", "Raw state", "Reported at", "Expires")
+_ID_ROLE = Qt.ItemDataRole.UserRole
+
+
+def _local_time(moment: datetime | None) -> str:
+    if moment is None:
+        return "-"
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _ago(moment: datetime | None, now: datetime) -> str:
+    if moment is None:
+        return "never"
+    return f"{format_duration((now - moment).total_seconds())} ago"
+
+
+class DetailWindow(QMainWindow):
+    """Render engine snapshots; user actions leave as signals, decisions stay in the core."""
+
+    check_requested = Signal(str)  # bridge id
+    hidden_to_tray = Signal()
+
+    def __init__(self, *, keep_running_in_tray: bool = True) -> None:
+        super().__init__()
+        self.keep_running_in_tray = keep_running_in_tray
+        self._snapshots: dict[str, BridgeSnapshot] = {}
+        self.setWindowTitle("Bridgewatch")
+        self.setWindowIcon(app_icon())
+        self.resize(980, 560)
+
+        self.banner = QLabel()
+        self.banner.setWordWrap(True)
+        self.banner.setObjectName("banner")
+        self.banner.setStyleSheet("QLabel#banner { background: #fdecea; color: #611a15; padding: 8px; }")
+        self.banner.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.banner.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
+        self.banner.hide()
+
+        self.bridge_list = QListWidget()
+        self.bridge_list.setAccessibleName("Bridges")
+        self.bridge_list.setIconSize(QSize(22, 22))
+        self.bridge_list.setMinimumWidth(250)
+        self.bridge_list.setSpacing(2)
+        self.bridge_list.currentItemChanged.connect(lambda *_: self._render_selected())
+
+        self.details = self._build_details()
+        self.empty = QLabel(
+            "No bridges configured.\n\nAdd one from a terminal:\n"
+            "    bridgewatch add NAME URL\n\nor try the demo: bridgewatch --demo"
+        )
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.pages = QStackedWidget()
+        self.pages.addWidget(self.empty)
+        self.pages.addWidget(self.details)
+
+        splitter = QSplitter()
+        splitter.addWidget(self.bridge_list)
+        splitter.addWidget(self.pages)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([270, 710])
+
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.banner)
+        layout.addWidget(splitter)
+        self.setCentralWidget(central)
+
+        # Keeps "checked 12 s ago" current between polls.
+        self._age_timer = QTimer(self)
+        self._age_timer.setInterval(5000)
+        self._age_timer.timeout.connect(self._refresh_ages)
+        self._age_timer.start()
+        self._render_selected()
+
+    def _build_details(self) -> QWidget:
+        page = QWidget()
+        layout = QVBoxLayout(page)
+
+        header = QHBoxLayout()
+        self.status_image = QLabel()
+        self.status_image.setFixedSize(40, 40)
+        self.title = QLabel()
+        title_font = QFont(self.font())
+        title_font.setPointSizeF(title_font.pointSizeF() * 1.5)
+        title_font.setBold(True)
+        self.title.setFont(title_font)
+        self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        header.addWidget(self.status_image)
+        header.addWidget(self.title, 1)
+        self.check_button = QPushButton("Check now")
+        self.check_button.setAccessibleName("Check this bridge now")
+        self.check_button.clicked.connect(self._on_check_clicked)
+        self.status_page_button = QPushButton("Open status page")
+        self.status_page_button.setAccessibleName("Open the bridge's status page in a browser")
+        self.status_page_button.clicked.connect(self._on_status_page_clicked)
+        header.addWidget(self.check_button)
+        header.addWidget(self.status_page_button)
+        layout.addLayout(header)
+
+        self.summary = QLabel()
+        self.summary.setWordWrap(True)
+        self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        summary_font = QFont(self.font())
+        summary_font.setPointSizeF(summary_font.pointSizeF() * 1.15)
+        self.summary.setFont(summary_font)
+        layout.addWidget(self.summary)
+
+        form = QFormLayout()
+        form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
+        self.fields: dict[str, QLabel] = {}
+        for key, label in (
+            ("url", "URL"),
+            ("probe", "Probe"),
+            ("version", "Version"),
+            ("checked", "Last check"),
+            ("latency", "Latency"),
+            ("http", "HTTP status"),
+            ("error", "Error"),
+        ):
+            value = QLabel()
+            value.setWordWrap(True)
+            value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            value.setAccessibleName(label)
+            form.addRow(f"{label}:", value)
+            self.fields[key] = value
+        self.fields["error"].setStyleSheet("color: #b71c1c;")
+        layout.addLayout(form)
+
+        self.components_label = QLabel("Components")
+        bold = QFont(self.font())
+        bold.setBold(True)
+        self.components_label.setFont(bold)
+        layout.addWidget(self.components_label)
+        self.components = QTableWidget(0, len(_COMPONENT_COLUMNS))
+        self.components.setAccessibleName("Components of the selected bridge")
+        self.components.setHorizontalHeaderLabels(_COMPONENT_COLUMNS)
+        self.components.verticalHeader().setVisible(False)
+        self.components.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.components.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.components.setAlternatingRowColors(True)
+        header_view = self.components.horizontalHeader()
+        header_view.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header_view.setStretchLastSection(True)
+        layout.addWidget(self.components, 1)
+        return page
+
+    # -- state from the engine -------------------------------------------------------------
+
+    def set_bridges(self, snapshots: list[BridgeSnapshot]) -> None:
+        """Replace the listed bridges, keeping the selection where possible."""
+        selected = self.selected_id()
+        self.bridge_list.clear()
+        self._snapshots.clear()
+        for snapshot in snapshots:
+            self.update_bridge(snapshot)
+        if snapshots:
+            self.select_bridge(selected or snapshots[0].id)
+        self._render_selected()
+
+    def update_bridge(self, snapshot: BridgeSnapshot) -> None:
+        self._snapshots[snapshot.id] = snapshot
+        item = self._item_for(snapshot.id)
+        if item is None:
+            item = QListWidgetItem()
+            item.setData(_ID_ROLE, snapshot.id)
+            self.bridge_list.addItem(item)
+            if self.bridge_list.currentItem() is None:
+                self.bridge_list.setCurrentItem(item)
+        item.setIcon(status_icon(snapshot.status))
+        item.setText(self._list_text(snapshot))
+        item.setToolTip(snapshot.summary)
+        if snapshot.id == self.selected_id():
+            self._render_selected()
+
+    def show_banner(self, text: str) -> None:
+        self.banner.setText(text)
+        self.banner.setVisible(bool(text))
+
+    def select_bridge(self, bridge_id: str) -> None:
+        item = self._item_for(bridge_id)
+        if item is not None:
+            self.bridge_list.setCurrentItem(item)
+
+    def selected_id(self) -> str | None:
+        item = self.bridge_list.currentItem()
+        return item.data(_ID_ROLE) if item else None
+
+    def component_rows(self) -> list[list[str]]:
+        """Return the component table as text, row by row (for tests and screen readers)."""
+        rows = []
+        for row in range(self.components.rowCount()):
+            rows.append([self.components.item(row, column).text() for column in range(self.components.columnCount())])
+        return rows
+
+    # -- rendering ---------------------------------------------------------------------------
+
+    def _item_for(self, bridge_id: str) -> QListWidgetItem | None:
+        for row in range(self.bridge_list.count()):
+            item = self.bridge_list.item(row)
+            if item.data(_ID_ROLE) == bridge_id:
+                return item
+        return None
+
+    def _list_text(self, snapshot: BridgeSnapshot) -> str:
+        checked = snapshot.result.checked_at if snapshot.result else None
+        age = _ago(checked, datetime.now(timezone.utc)) if checked else "not checked yet"
+        return f"{snapshot.name}\n{snapshot.status.label} · {age}"
+
+    def _refresh_ages(self) -> None:
+        for row in range(self.bridge_list.count()):
+            item = self.bridge_list.item(row)
+            snapshot = self._snapshots.get(item.data(_ID_ROLE))
+            if snapshot is not None:
+                item.setText(self._list_text(snapshot))
+        snapshot = self._snapshots.get(self.selected_id() or "")
+        if snapshot is not None:
+            self.fields["checked"].setText(self._checked_text(snapshot))
+
+    def _checked_text(self, snapshot: BridgeSnapshot) -> str:
+        result = snapshot.result
+        if result is None:
+            return "not checked yet"
+        now = datetime.now(timezone.utc)
+        text = f"{_local_time(result.checked_at)} ({_ago(result.checked_at, now)})"
+        if snapshot.since and snapshot.status.is_problem:
+            text += f"; {snapshot.status.value} since {_local_time(snapshot.since)}"
+        return text
+
+    def _render_selected(self) -> None:
+        snapshot = self._snapshots.get(self.selected_id() or "")
+        if snapshot is None:
+            self.pages.setCurrentWidget(self.empty if not self._snapshots else self.details)
+            if not self._snapshots:
+                return
+            snapshot = next(iter(self._snapshots.values()))
+        self.pages.setCurrentWidget(self.details)
+        result = snapshot.result
+
+        self.status_image.setPixmap(status_icon(snapshot.status).pixmap(40, 40))
+        self.status_image.setToolTip(snapshot.status.label)
+        self.title.setText(f"{snapshot.name} — {snapshot.status.label}")
+        self.summary.setText(snapshot.summary)
+        self.fields["url"].setText(snapshot.url)
+        probe_text = {
+            ProbeKind.HEALTH: "/health with the bearer token",
+            ProbeKind.MONITORING: "/monitoring with the health-check-only token",
+            ProbeKind.PING: "/ping without a token (liveness only)",
+        }[snapshot.probe]
+        self.fields["probe"].setText(probe_text)
+        version = snapshot.version or "-"
+        if snapshot.build:
+            version += f" (build {snapshot.build})"
+        self.fields["version"].setText(version)
+        self.fields["checked"].setText(self._checked_text(snapshot))
+        latency = result.latency_ms if result else None
+        self.fields["latency"].setText(f"{latency:.0f} ms" if latency is not None else "-")
+        self.fields["http"].setText(str(result.http_status) if result and result.http_status else "-")
+        error = result.error if result else None
+        self.fields["error"].setText(f"{error.message}\n{error.hint}".strip() if error else "None")
+        self.fields["error"].setStyleSheet("color: #b71c1c;" if error else "")
+
+        components = result.components if result else ()
+        self.components_label.setText(
+            f"Components ({len(components)})" if components else "Components: none reported in the last check"
+        )
+        self.components.setRowCount(len(components))
+        for row, component in enumerate(components):
+            status_text = component.status.value
+            if component.status is ComponentStatus.STALE:
+                status_text = "stale (stopped reporting)"
+            cells = (
+                component.name,
+                status_text,
+                component.state,
+                _local_time(component.reported_at),
+                _local_time(component.expires_at),
+            )
+            for column, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                if column == 1:
+                    item.setIcon(status_icon(_COMPONENT_ICON[component.status]))
+                if component.status is not ComponentStatus.HEALTHY:
+                    font = item.font()
+                    font.setBold(True)
+                    item.setFont(font)
+                self.components.setItem(row, column, item)
+
+    # -- user actions ------------------------------------------------------------------------
+
+    def _on_check_clicked(self) -> None:
+        bridge_id = self.selected_id()
+        if bridge_id:
+            self.check_requested.emit(bridge_id)
+
+    def _on_status_page_clicked(self) -> None:
+        snapshot = self._snapshots.get(self.selected_id() or "")
+        if snapshot is not None:
+            QDesktopServices.openUrl(QUrl(snapshot.url + "/app"))
+
+    def closeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        if self.keep_running_in_tray:
+            event.ignore()
+            self.hide()
+            self.hidden_to_tray.emit()
+        else:
+            event.accept()
+
+
+_COMPONENT_ICON = {
+    ComponentStatus.HEALTHY: BridgeStatus.HEALTHY,
+    ComponentStatus.UNHEALTHY: BridgeStatus.UNHEALTHY,
+    ComponentStatus.STALE: BridgeStatus.DEGRADED,
+}
