@@ -180,10 +180,17 @@ def read_token(prompt_name: str) -> str:
     token = token.strip()
     if not token:
         raise UsageError("No token was given on standard input: paste the token, or use --probe ping.")
-    if any(ch.isspace() for ch in token) or not token.isprintable():
-        raise UsageError("The token contains spaces or control characters: paste exactly the token, on one line.")
+    check_token_text(token, "The token")
     register_secret(token)
     return token
+
+
+def check_token_text(token: str, where: str) -> None:
+    """Raise UsageError unless `token` is printable ASCII without spaces, as HTTP headers require."""
+    if any(ch.isspace() for ch in token) or not token.isprintable() or not token.isascii():
+        raise UsageError(
+            f"{where} contains spaces, control or non-ASCII characters: copy exactly the token, on one line."
+        )
 
 
 def _cmd_add(args) -> int:
@@ -243,14 +250,17 @@ def _cmd_remove(args) -> int:
     if bridge is None:
         raise UsageError(f"No bridge named {args.name!r}: `bridgewatch list` shows the configured bridges.")
     store = TokenStore()
+    token_note = "and its keychain entry"
     try:
-        store.delete(bridge.id)
+        if not store.delete(bridge.id):
+            token_note = "(it had no keychain entry)"
     except TokenUnavailable as exc:
         if bridge.probe.needs_token:
             raise TokenUnavailable(f"{exc} The bridge was not removed, so its token is not orphaned.") from None
+        token_note = "(no keychain was available to check for a token)"
     config.bridges.remove(bridge)
     save_config(path, config)
-    print(f"Removed {bridge.name} and its keychain entry.")
+    print(f"Removed {bridge.name} {token_note}.")
     log.info("Removed bridge %s (%s)", bridge.id, bridge.name)
     return EXIT_OK
 
@@ -318,6 +328,7 @@ def _adhoc_bridge(args) -> tuple[list[BridgeConfig], TokenStore]:
         if not token:
             raise UsageError(f"The environment variable {args.token_env} is not set or empty: export the token in it.")
         register_secret(token)
+        check_token_text(token, f"The token in {args.token_env}")
         store.set(bridge.id, token)
     elif probe.needs_token:
         raise UsageError(f"--probe {probe.value} needs a token: pass --token-env VAR, or use --probe ping.")

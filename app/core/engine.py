@@ -143,6 +143,7 @@ class Engine:
 
     async def reconfigure(self, bridges: list[BridgeConfig]) -> None:
         """Replace the watched bridges; new or changed ones are probed at once."""
+        self._pending_config = None  # the constructor's list must not come back on the first check
         changed = await self._apply_config(bridges)
         if self._running:
             for watched in changed:

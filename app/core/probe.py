@@ -90,6 +90,13 @@ class Prober:
             base = normalize_bridge_url(url, allow_http=allow_http).url
         except BridgeUrlError as exc:
             return _error_result(checked_at, BridgeStatus.UNKNOWN, ProbeError(ErrorKind.INSECURE_URL, str(exc)))
+        if token and not _valid_token(token):
+            error = ProbeError(
+                ErrorKind.TOKEN_UNAVAILABLE,
+                "The stored token contains spaces, control or non-ASCII characters, so it cannot be sent.",
+                "Store the token again, copied exactly.",
+            )
+            return _error_result(checked_at, BridgeStatus.UNKNOWN, error)
         if kind.needs_token and not token:
             error = ProbeError(
                 ErrorKind.TOKEN_UNAVAILABLE,
@@ -118,7 +125,7 @@ class Prober:
             error = _describe_transport_error(exc)
             return _error_result(checked_at, BridgeStatus.UNREACHABLE, error, None, _elapsed_ms(started))
 
-        result = interpret_response(kind, http_status, content_type, body, checked_at)
+        result = interpret_response(kind, http_status, content_type, body, checked_at, secret=token)
         return _with_latency(result, _elapsed_ms(started))
 
     async def _fetch(self, url: httpx.URL, headers: dict[str, str]) -> tuple[int, str, bytes]:
@@ -172,9 +179,18 @@ class _ProbeFailure(Exception):
 
 
 def interpret_response(
-    kind: ProbeKind, http_status: int, content_type: str, body: bytes, checked_at: datetime
+    kind: ProbeKind,
+    http_status: int,
+    content_type: str,
+    body: bytes,
+    checked_at: datetime,
+    *,
+    secret: str | None = None,
 ) -> ProbeResult:
-    """Classify an HTTP response from a bridge endpoint into a ProbeResult."""
+    """Classify an HTTP response from a bridge endpoint into a ProbeResult.
+
+    `secret` is the token that was sent: it is masked in any part of the body quoted back.
+    """
     if http_status in (401, 403):
         error = ProbeError(ErrorKind.UNAUTHORIZED, f"Token rejected (HTTP {http_status}).", UNAUTHORIZED_HINT)
         return _error_result(checked_at, BridgeStatus.UNAUTHORIZED, error, http_status)
@@ -189,7 +205,7 @@ def interpret_response(
                 checked_at=checked_at,
                 http_status=http_status,
             )
-        return _unexpected_answer(kind, http_status, looks_html, body, checked_at)
+        return _unexpected_answer(kind, http_status, looks_html, body, checked_at, secret)
 
     report: HealthReport | None = None
     report_error: ReportError | None = None
@@ -217,11 +233,11 @@ def interpret_response(
             "Check that the URL points at the SCIM bridge.",
         )
         return _error_result(checked_at, BridgeStatus.UNREACHABLE, error, http_status)
-    return _unexpected_answer(kind, http_status, looks_html, body, checked_at)
+    return _unexpected_answer(kind, http_status, looks_html, body, checked_at, secret)
 
 
 def _unexpected_answer(
-    kind: ProbeKind, http_status: int, looks_html: bool, body: bytes, checked_at: datetime
+    kind: ProbeKind, http_status: int, looks_html: bool, body: bytes, checked_at: datetime, secret: str | None
 ) -> ProbeResult:
     if looks_html:
         error = ProbeError(
@@ -239,6 +255,9 @@ def _unexpected_answer(
         error = ProbeError(ErrorKind.HTTP_STATUS, f"HTTP 404: {kind.path} was not found.", hint)
     else:
         snippet = body[:80].decode("utf-8", "replace").strip()
+        # A debugging endpoint may echo the request headers back: never quote the token.
+        if secret and secret in body.decode("utf-8", "replace"):
+            snippet = "(the body repeats the token, so it is not shown)"
         detail = f": {snippet!r}" if snippet else ""
         error = ProbeError(
             ErrorKind.HTTP_STATUS,
@@ -268,13 +287,30 @@ def _report_summary(report: HealthReport, status: BridgeStatus, http_status: int
     return f"All {count} components healthy" if count != 1 else "The only component is healthy"
 
 
+def _valid_token(token: str) -> bool:
+    return token.isascii() and token.isprintable() and not any(ch.isspace() for ch in token)
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    """Return `exc` and its causes, looking inside exception groups (several addresses tried)."""
+    found: list[BaseException] = []
+    pending: list[BaseException] = [exc]
+    while pending and len(found) < 20:
+        current = pending.pop(0)
+        if current in found:
+            continue
+        found.append(current)
+        if isinstance(current, BaseExceptionGroup):
+            pending.extend(current.exceptions)
+        following = current.__cause__ or current.__context__
+        if following is not None:
+            pending.append(following)
+    return found
+
+
 def _describe_transport_error(exc: httpx.HTTPError) -> ProbeError:
     """Name the cause of a failed connection in plain words."""
-    chain = []
-    current: BaseException | None = exc
-    while current is not None and len(chain) < 10:
-        chain.append(current)
-        current = current.__cause__ or current.__context__
+    chain = _causes(exc)
 
     for cause in chain:
         if isinstance(cause, ssl.SSLCertVerificationError):
@@ -304,7 +340,7 @@ def _describe_transport_error(exc: httpx.HTTPError) -> ProbeError:
             )
     if isinstance(exc, httpx.TimeoutException):
         return ProbeError(ErrorKind.TIMEOUT, "The request timed out.", "Check that the bridge is running.")
-    if isinstance(exc, httpx.RemoteProtocolError):
+    if isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError)):
         return ProbeError(
             ErrorKind.CONNECTION_FAILED,
             "The connection closed before a complete answer.",

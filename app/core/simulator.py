@@ -161,7 +161,10 @@ class SimulatedBridge:
             server.socket = self._ssl_context.wrap_socket(server.socket, server_side=True)
         self._server = server
         self._started_at = self._monotonic()
-        self._thread = threading.Thread(target=server.serve_forever, name=f"simulator-{self.port}", daemon=True)
+        # A short poll interval lets stop() return quickly: serve_forever checks for shutdown between polls.
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name=f"simulator-{self.port}", daemon=True
+        )
         self._thread.start()
         log.info("Simulated bridge listening on %s (scenario %s)", self.url, self.scenario)
         return self
