@@ -1,4 +1,4 @@
-"""Tests for the engine against simulators, and for the notifications built from transitions."""
+"""Tests for the engine against simulators, and for per-bridge state transitions."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from app.core.alerts import Severity, format_duration, notification_for
+from app.core.timefmt import format_duration
 from app.core.config import BridgeConfig
 from app.core.engine import Engine, EngineListener
 from app.core.model import (
@@ -21,6 +21,7 @@ from app.core.model import (
     ProbeKind,
     ProbeResult,
 )
+from app.core.policy import AlertKind, AlertPolicy, PolicySettings
 from app.core.probe import Prober
 from app.core.state import BridgeState
 from app.core.tokens import TokenStore
@@ -131,7 +132,9 @@ def test_run_notifies_on_transition(simulator, run_async, memory_keyring, token)
             notification_seen.set()
 
         listener = EngineListener(snapshot=snapshots.append, transition=on_transition, notification=on_notification)
-        engine = Engine([bridge], tokens=store, listener=listener, prober=Prober(timeout=2.0))
+        # One probe confirms and nothing is grouped, so each change notifies at once.
+        policy = AlertPolicy(PolicySettings(confirm_bad=1, confirm_good=1, group_window=0))
+        engine = Engine([bridge], tokens=store, listener=listener, prober=Prober(timeout=2.0), policy=policy)
         task = asyncio.create_task(engine.run())
         try:
             await transition_seen.wait()  # the first poll, unknown -> healthy, is silent
@@ -156,9 +159,9 @@ def test_run_notifies_on_transition(simulator, run_async, memory_keyring, token)
         (BridgeStatus.HEALTHY, BridgeStatus.UNHEALTHY),
         (BridgeStatus.UNHEALTHY, BridgeStatus.HEALTHY),
     ]
-    assert [n.status for n in notifications] == [BridgeStatus.UNHEALTHY, BridgeStatus.HEALTHY]
+    assert [n.kind for n in notifications] == [AlertKind.PROBLEM, AlertKind.RECOVERY]
     assert "RedisCache" in notifications[0].body
-    assert notifications[0].bridge_id == bridge.id
+    assert notifications[0].bridges[0].id == bridge.id
     assert snapshots[0].status is BridgeStatus.UNKNOWN
     assert len(bridge_server.requests) == 3
 
@@ -238,7 +241,7 @@ def test_request_check_from_thread(simulator, run_async, memory_keyring, token):
     assert len(bridge_server.requests) == 2
 
 
-# Notifications built from hand-made transitions.
+# Per-bridge state built from hand-made probe results.
 
 
 def component(name, state="healthy", status=ComponentStatus.HEALTHY):
@@ -274,126 +277,11 @@ def state():
     return BridgeState(bridge)
 
 
-def test_first_healthy_is_silent(state):
-    transition = state.apply(healthy_result(T0))
-
-    assert transition is not None
-    assert transition.old is BridgeStatus.UNKNOWN
-    assert notification_for(transition) is None
-
-
 def test_unchanged_status_no_transition(state):
     state.apply(healthy_result(T0))
 
     assert state.apply(healthy_result(T0 + timedelta(minutes=1))) is None
     assert state.snapshot.since == T0
-
-
-def test_unhealthy_lists_failing_components(state):
-    state.apply(healthy_result(T0))
-    failing = report_result(
-        T0 + timedelta(minutes=1),
-        component("RedisCache", "unhealthy", ComponentStatus.UNHEALTHY),
-        component("ConfirmationWatcher", "Disconnected", ComponentStatus.UNHEALTHY),
-        component("SCIMServer"),
-        http_status=503,
-    )
-
-    notification = notification_for(state.apply(failing))
-
-    assert notification.title == "Prod is unhealthy"
-    assert notification.severity is Severity.CRITICAL
-    assert "RedisCache (unhealthy)" in notification.body
-    assert "ConfirmationWatcher (Disconnected)" in notification.body
-    assert "SCIMServer" not in notification.body
-
-
-def test_unreachable_has_cause_and_url(state):
-    state.apply(healthy_result(T0))
-    connection_refused = error_result(
-        T0 + timedelta(minutes=1),
-        BridgeStatus.UNREACHABLE,
-        ErrorKind.CONNECTION_REFUSED,
-        "Connection refused: nothing is listening on that port.",
-        "The bridge is not running.",
-    )
-
-    notification = notification_for(state.apply(connection_refused))
-
-    assert notification.title == "Prod is unreachable"
-    assert "Connection refused" in notification.body
-    assert "The bridge is not running." in notification.body
-    assert "https://scim.example.com" in notification.body
-
-
-def test_unauthorized_notification(state):
-    state.apply(healthy_result(T0))
-    rejected = error_result(
-        T0 + timedelta(minutes=1),
-        BridgeStatus.UNAUTHORIZED,
-        ErrorKind.UNAUTHORIZED,
-        "Token rejected (HTTP 401).",
-        "Store the new token.",
-        http_status=401,
-    )
-
-    notification = notification_for(state.apply(rejected))
-
-    assert notification.title == "Prod rejected the token"
-    assert "Token rejected (HTTP 401)." in notification.body
-    assert notification.severity is Severity.CRITICAL
-
-
-def test_degraded_is_warning(state):
-    state.apply(healthy_result(T0))
-    stale = report_result(
-        T0 + timedelta(minutes=1),
-        component("ConfirmationWatcher", "healthy", ComponentStatus.STALE),
-    )
-
-    notification = notification_for(state.apply(stale))
-
-    assert notification.severity is Severity.WARNING
-    assert notification.status is BridgeStatus.DEGRADED
-
-
-def test_recovery_reports_duration(state):
-    state.apply(healthy_result(T0))
-    started = T0 + timedelta(minutes=1)
-    state.apply(
-        report_result(started, component("RedisCache", "unhealthy", ComponentStatus.UNHEALTHY), http_status=503)
-    )
-
-    transition = state.apply(healthy_result(started + timedelta(minutes=5)))
-    notification = notification_for(transition)
-
-    assert notification.title == "Prod recovered"
-    assert notification.severity is Severity.INFO
-    assert "after 5 min" in notification.body
-    assert "it was unhealthy" in notification.body
-
-
-def test_recovery_counts_from_first_problem(state):
-    state.apply(healthy_result(T0))
-    state.apply(
-        report_result(T0, component("RedisCache", "unhealthy", ComponentStatus.UNHEALTHY), http_status=503)
-    )
-    state.apply(
-        error_result(T0 + timedelta(minutes=3), BridgeStatus.UNREACHABLE, ErrorKind.TIMEOUT, "No answer.")
-    )
-
-    notification = notification_for(state.apply(healthy_result(T0 + timedelta(minutes=10))))
-
-    assert "after 10 min" in notification.body
-
-
-def test_unknown_is_silent(state):
-    state.apply(healthy_result(T0))
-    missing = error_result(
-        T0 + timedelta(minutes=1), BridgeStatus.UNKNOWN, ErrorKind.TOKEN_UNAVAILABLE, "Token unavailable."
-    )
-
-    assert notification_for(state.apply(missing)) is None
 
 
 def test_version_kept_while_down(state):

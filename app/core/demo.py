@@ -6,14 +6,23 @@ import secrets
 
 from app.core.config import BridgeConfig
 from app.core.model import ProbeKind
+from app.core.policy import PolicySettings
 from app.core.simulator import SimulatedBridge
 
-__all__ = ["Demo", "DEMO_INTERVAL"]
+__all__ = ["Demo", "DEMO_INTERVAL", "DEMO_POLICY"]
 
 DEMO_INTERVAL = 5.0  # seconds: fast enough to watch the states change
 
-# One cycle of about three minutes: a problem, then an outage behind a proxy, then recovery.
+# One cycle of three minutes: a problem, then an outage behind a proxy, then recovery.
 FAILING_SCRIPT = [(40.0, "healthy"), (50.0, "unhealthy"), (50.0, "proxy-error"), (40.0, "healthy")]
+# A blip of one probe at 20 s in each cycle: too short to confirm, so never notified.
+BLIP_SCRIPT = [(20.0, "healthy"), (4.0, "unhealthy"), (156.0, "healthy")]
+# Healthy at first, then a component stops reporting at the same moment as the failing bridge
+# breaks, so the two problems share one grouped notification.
+STALE_SCRIPT = [(40.0, "healthy"), (10_000_000.0, "stale")]
+
+# The real policy with short reminders, so an incident's reminder shows within the demo.
+DEMO_POLICY = PolicySettings(reminder_first=60.0, reminder_second=120.0, reminder_repeat=600.0)
 
 
 class Demo:
@@ -25,9 +34,9 @@ class Demo:
     def start(self) -> list[tuple[BridgeConfig, str]]:
         """Start the simulators; return each bridge's config and token."""
         plans = [
-            ("Production (EU)", "healthy", None),
+            ("Production (EU)", "healthy", BLIP_SCRIPT),
             ("Staging (US)", "healthy", FAILING_SCRIPT),
-            ("Lab", "stale", None),
+            ("Lab", "healthy", STALE_SCRIPT),
         ]
         for name, scenario, script in plans:
             token = "demo-" + secrets.token_urlsafe(16)

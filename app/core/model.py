@@ -195,6 +195,18 @@ class BridgeSnapshot:
     version: str | None = None  # the last version seen, kept while the bridge is down
     build: str | None = None
     extra: dict = field(default_factory=dict)
+    # Set by the alert policy in the tray app; None or False in one-shot checks.
+    confirmed: BridgeStatus | None = None  # the status the icon shows: changes only once confirmed
+    checking: bool = False  # a different status was seen and awaits confirmation
+    incident_since: datetime | None = None
+    unstable: bool = False
+    snoozed_until: datetime | None = None
+    snoozed_until_recovery: bool = False
+
+    @property
+    def shown_status(self) -> BridgeStatus:
+        """Return the status for the tray: the confirmed one when the policy runs."""
+        return self.confirmed if self.confirmed is not None else self.status
 
     @property
     def summary(self) -> str:
