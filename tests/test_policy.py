@@ -91,7 +91,7 @@ def test_recovery_needs_two_good_probes():
     driver.probe(615, "eu", H)
     assert driver.kinds() == [AlertKind.PROBLEM, AlertKind.RECOVERY]
     recovery = driver.alerts[1]
-    assert recovery.bridges[0].downtime_seconds == 540.0
+    assert recovery.bridges[0].downtime_seconds == 555.0  # from the first bad probe
     assert "after 9 min" in recovery.body
 
 
@@ -129,7 +129,7 @@ def test_reminder_schedule():
     driver = Driver().probe(0, "eu", H).probe(60, "eu", U).probe(75, "eu", U)
     driver.at(75 + 17 * 3600)
     reminders = [a for a in driver.alerts if a.kind is AlertKind.REMINDER]
-    offsets = [round(a.at - T0 - 75) for a in reminders]
+    offsets = [round(a.at - T0 - 60) for a in reminders]  # the incident began with the first bad probe
     assert offsets == [1800, 7200, 7200 + 28800]
 
 
@@ -312,7 +312,7 @@ def test_recovery_while_closed_notified_on_start():
     second.now = T0 + 900
     second.probe(900, "eu", H).probe(915, "eu", H)
     assert second.kinds() == [AlertKind.RECOVERY]
-    assert second.alerts[0].bridges[0].downtime_seconds == 840.0
+    assert second.alerts[0].bridges[0].downtime_seconds == 855.0
 
 
 def test_restore_ignores_garbage():

@@ -380,7 +380,10 @@ class Engine:
             detail = f"{detail} {result.error.hint}"
         if result.status is BridgeStatus.UNREACHABLE:
             detail = f"{detail} URL: {config.url}"
-        alerts = self.policy.observe(config.id, result.status, self._clock.time(), failing=failing, detail=detail)
+        now = self._clock.time()
+        alerts = self.policy.observe(config.id, result.status, now, failing=failing, detail=detail)
+        for bridge_id in self.policy.bridges_to_probe_now(now):
+            self.request_check(bridge_id)  # a shared cause shows on every bridge at once
         self._listener.snapshot(self._snapshot(watched))
         self._deliver(alerts)
         self._poke_timers()

@@ -160,6 +160,16 @@ class _Bridge:
     changes: list[float] = field(default_factory=list)
     snooze_until: float | None = None
     snooze_until_recovery: bool = False
+    last_good_at: float | None = None  # the latest healthy probe
+    last_probe_at: float | None = None
+    candidate_since: float | None = None  # the first probe of the current unconfirmed streak
+    problem_window: tuple[float, float] | None = None  # when the open problem started: between these
+
+    def start_window(self) -> tuple[float, float] | None:
+        """Return the interval in which the current or pending problem began, if there is one."""
+        if self.candidate is not None and self.candidate.is_problem and self.candidate_since is not None:
+            return (self.last_good_at if self.last_good_at is not None else self.candidate_since, self.candidate_since)
+        return self.problem_window
 
 
 @dataclass(frozen=True)
@@ -199,6 +209,7 @@ class AlertPolicy:
         self.pause_until_recovery = False
         self._group: list[str] = []
         self._group_deadline: float | None = None
+        self._group_hold_until: float | None = None  # the latest a group waits for a late confirmation
 
     # -- bridges ------------------------------------------------------------------------------
 
@@ -263,6 +274,9 @@ class AlertPolicy:
         if status is BridgeStatus.UNKNOWN:
             return []
         bridge.last_status = status
+        bridge.last_probe_at = at
+        if status is BridgeStatus.HEALTHY:
+            bridge.last_good_at = at
         bridge.unreachable_streak = bridge.unreachable_streak + 1 if status is BridgeStatus.UNREACHABLE else 0
         if status is not BridgeStatus.HEALTHY:
             bridge.detail = detail
@@ -286,7 +300,7 @@ class AlertPolicy:
         if status is bridge.candidate:
             bridge.streak += 1
         else:
-            bridge.candidate, bridge.streak = status, 1
+            bridge.candidate, bridge.streak, bridge.candidate_since = status, 1, at
 
         settings = self._settings(bridge_id)
         needed = settings.confirm_good if status is BridgeStatus.HEALTHY else settings.confirm_bad
@@ -299,6 +313,8 @@ class AlertPolicy:
 
     def _confirm(self, bridge: _Bridge, status: BridgeStatus, at: float) -> list[Alert]:
         old = bridge.confirmed
+        if status.is_problem and not old.is_problem:
+            bridge.problem_window = bridge.start_window()
         bridge.confirmed = status
         bridge.candidate, bridge.streak = None, 0
         settings = self._settings(bridge.id)
@@ -324,8 +340,10 @@ class AlertPolicy:
     ) -> list[Alert]:
         incident = bridge.incident
         if incident is None:
+            # The problem began at the first bad probe, so the downtime counts from there.
+            started = bridge.problem_window[1] if bridge.problem_window else at
             bridge.incident = Incident(
-                opened_at=at, status=status, last_change_at=at, components=list(bridge.failing), worst=status
+                opened_at=started, status=status, last_change_at=at, components=list(bridge.failing), worst=status
             )
             if flapping:
                 return self._make_unstable(bridge, at)
@@ -370,6 +388,10 @@ class AlertPolicy:
             self._group.append(bridge.id)
         if self._group_deadline is None:
             self._group_deadline = at + self.settings.group_window
+            # Bridges are probed at different moments, so a problem that began at the same time
+            # elsewhere may need up to two more probes to confirm: wait for those, within bounds.
+            settings = self.settings
+            self._group_hold_until = self._group_deadline + settings.fast_interval * settings.confirm_bad
 
     def _make_unstable(self, bridge: _Bridge, at: float) -> list[Alert]:
         incident = bridge.incident
@@ -473,6 +495,7 @@ class AlertPolicy:
                 incident.muted_by = "pause"
         self._group.clear()
         self._group_deadline = None
+        self._group_hold_until = None
 
     def resume(self, at: float) -> list[Alert]:
         self.pause_until, self.pause_until_recovery = at, False
@@ -495,6 +518,7 @@ class AlertPolicy:
                     incident.muted_by = "offline"
             self._group.clear()
             self._group_deadline = None
+            self._group_hold_until = None
             return []
         self.offline_since = None
         self.wake_until = at + self.settings.wake_delay
@@ -529,11 +553,42 @@ class AlertPolicy:
             alerts += self._flush_group(at)
         return alerts
 
+    def _waiting_for_group(self, at: float) -> bool:
+        """Return True while another bridge has an unconfirmed problem that began with the group's."""
+        if self._group_hold_until is None or at >= self._group_hold_until:
+            return False
+        windows = [self._bridges[i].problem_window for i in self._group if i in self._bridges]
+        windows = [w for w in windows if w is not None]
+        if not windows:
+            return False
+        margin = self.settings.group_window
+        earliest, latest = min(w[0] for w in windows) - margin, max(w[1] for w in windows) + margin
+        for bridge in self._bridges.values():
+            if bridge.id in self._group or bridge.candidate is None or not bridge.candidate.is_problem:
+                continue
+            window = bridge.start_window()
+            if window is not None and window[0] <= latest and window[1] >= earliest and not self._muted(bridge, at):
+                return True
+        return False
+
     def _flush_group(self, at: float) -> list[Alert]:
+        if self._waiting_for_group(at):
+            self._group_deadline = min(self._group_hold_until, at + 1.0)
+            return []
         members = [self._bridges[i] for i in self._group if i in self._bridges]
         self._group.clear()
         self._group_deadline = None
+        self._group_hold_until = None
+        self._group_hold_until = None
         members = [b for b in members if b.incident is not None and not b.incident.announced]
+        shown = []
+        for bridge in members:
+            reason = self._mute_reason(bridge, at)
+            if reason:
+                bridge.incident.muted_by = reason  # muted since it joined: announced when that ends
+            else:
+                shown.append(bridge)
+        members = shown
         if not members:
             return []
         for bridge in members:
@@ -607,6 +662,31 @@ class AlertPolicy:
             incident.status = bridge.confirmed
             return []  # it settled into a problem: the incident goes on as an ordinary one
         return self._close(bridge, at)
+
+    def bridges_to_probe_now(self, at: float) -> list[str]:
+        """Return the bridges to probe at once because another one just showed a problem.
+
+        Problems that begin together, such as a shared Redis or proxy failing, are then
+        confirmed together and share one notification instead of arriving a minute apart.
+        """
+        fresh = [
+            b.candidate_since
+            for b in self._bridges.values()
+            if b.candidate is not None
+            and b.candidate.is_problem
+            and b.candidate_since is not None
+            and at - b.candidate_since <= self.settings.group_window
+        ]
+        if not fresh:
+            return []
+        onset = min(fresh)
+        wanted = []
+        for bridge in self._bridges.values():
+            if bridge.candidate is not None or bridge.confirmed.is_problem or self._muted(bridge, at):
+                continue
+            if bridge.last_probe_at is None or bridge.last_probe_at < onset:
+                wanted.append(bridge.id)
+        return wanted
 
     def next_timer(self, at: float) -> float | None:
         """Return when tick() has something to do next, or None."""

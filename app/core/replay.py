@@ -114,8 +114,20 @@ def run_replay(timeline: object, settings: PolicySettings | None = None, *, seed
     queue: list[tuple[float, int, str, str]] = []
     for index, event in enumerate(parsed):
         heapq.heappush(queue, (event["t"], 0, f"event:{index}", ""))
+
+    # Each bridge has at most one probe planned; an entry in the queue that no longer
+    # matches its plan was replaced by an earlier one and is skipped.
+    planned: dict[str, float | None] = {}
+
+    def plan_probe(bridge_name: str, at: float) -> None:
+        current = planned.get(bridge_name)
+        if current is not None and current <= at:
+            return
+        planned[bridge_name] = at
+        heapq.heappush(queue, (at, 1, "probe", bridge_name))
+
     for name in names:
-        heapq.heappush(queue, (0.0, 1, "probe", name))
+        plan_probe(name, 0.0)
 
     alerts: list[Alert] = []
     asleep_until = -1.0
@@ -130,7 +142,13 @@ def run_replay(timeline: object, settings: PolicySettings | None = None, *, seed
             scheduled_timers.add(due)
             heapq.heappush(queue, (due, 2, "timer", ""))
 
-    pending_probe: set[str] = set(names)
+    def plan_all(now: float) -> None:
+        for bridge_name in names:
+            delay = policy.next_probe_delay(bridge_name, REPLAY_EPOCH + now)
+            if delay is not None:
+                planned[bridge_name] = None
+                plan_probe(bridge_name, now + delay)
+
     steps = 0
     while queue:
         t, _, action, name = heapq.heappop(queue)
@@ -140,6 +158,8 @@ def run_replay(timeline: object, settings: PolicySettings | None = None, *, seed
         if steps > _MAX_STEPS:
             raise ReplayError(f"The replay stopped after {_MAX_STEPS} steps at t={t:g}: shorten the timeline.")
         wall = REPLAY_EPOCH + t
+        if action == "probe" and planned.get(name) != t:
+            continue
         if action.startswith("event:"):
             event = parsed[int(action.split(":", 1)[1])]
             kind = event.get("event")
@@ -149,14 +169,13 @@ def run_replay(timeline: object, settings: PolicySettings | None = None, *, seed
                 pass  # nothing runs on a sleeping machine; its events are lost, as they would be
             elif kind == "offline":
                 alerts += policy.set_offline(True, wall)
+                planned.clear()  # no probes while offline
             elif kind == "online":
                 alerts += policy.set_offline(False, wall)
-                for bridge_name in names:
-                    if bridge_name not in pending_probe:
-                        pending_probe.add(bridge_name)
-                        heapq.heappush(queue, (t + policy.next_probe_delay(bridge_name, wall), 1, "probe", bridge_name))
+                plan_all(t)
             elif kind == "sleep":
                 asleep_until = t + event["seconds"]
+                planned.clear()
                 heapq.heappush(queue, (asleep_until, 0, "wake", ""))
             elif kind == "snooze":
                 until = None if event["seconds"] is None else wall + event["seconds"]
@@ -166,22 +185,18 @@ def run_replay(timeline: object, settings: PolicySettings | None = None, *, seed
                 policy.pause(until, wall)
         elif action == "wake":
             policy.wake(wall)
-            for bridge_name in names:
-                if bridge_name not in pending_probe:
-                    pending_probe.add(bridge_name)
-                    heapq.heappush(queue, (t + policy.next_probe_delay(bridge_name, wall), 1, "probe", bridge_name))
+            plan_all(t)
         elif t < asleep_until:
-            if action == "probe":
-                pending_probe.discard(name)  # re-armed at wake
             continue
         elif action == "probe":
-            pending_probe.discard(name)
+            planned[name] = None
             answer = answers[name]
             alerts += policy.observe(name, answer.status, wall, failing=answer.failing, detail=_detail(answer))
             delay = policy.next_probe_delay(name, wall)
             if delay is not None:
-                pending_probe.add(name)
-                heapq.heappush(queue, (t + delay, 1, "probe", name))
+                plan_probe(name, t + delay)
+            for other in policy.bridges_to_probe_now(wall):
+                plan_probe(other, t + 1.0)  # the engine checks these at once; a second models the request
         elif action == "timer":
             scheduled_timers.discard(t)
             alerts += policy.tick(wall)
