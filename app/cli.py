@@ -119,6 +119,17 @@ def _build_parser() -> argparse.ArgumentParser:
         "--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS", help="deadline per bridge (default 10)"
     )
 
+    replay = commands.add_parser(
+        "replay",
+        help="run the alert policy over a recorded timeline and print the notifications",
+        description=(
+            "Run the real alert policy on a fake clock over TIMELINE.json and print, one JSON object a line, "
+            "every notification it would raise. See README.md for the timeline format."
+        ),
+    )
+    replay.add_argument("timeline", metavar="TIMELINE.json", help="the timeline file")
+    replay.add_argument("--seed", type=int, default=0, help="seed for the interval jitter (default 0)")
+
     simulate = commands.add_parser(
         "simulate",
         help="serve a simulated bridge on 127.0.0.1",
@@ -141,13 +152,15 @@ def main(argv: list[str] | None = None) -> int:
 
         return run_gui(demo=args.demo, verbose=args.verbose)
 
-    setup_logging(None if args.command == "simulate" else paths.log_file, verbose=args.verbose, console=True)
+    quiet_commands = ("simulate", "replay")  # they touch no config, so they keep no log file
+    setup_logging(None if args.command in quiet_commands else paths.log_file, verbose=args.verbose, console=True)
     handlers = {
         "add": _cmd_add,
         "list": _cmd_list,
         "remove": _cmd_remove,
         "check": _cmd_check,
         "simulate": _cmd_simulate,
+        "replay": _cmd_replay,
     }
     try:
         return handlers[args.command](args)
@@ -366,4 +379,16 @@ def _cmd_simulate(args) -> int:
     print(f"Simulated SCIM bridge on {simulator.url} (scenario {args.scenario}; accepts {accepts}).", flush=True)
     print("Press Ctrl+C to stop.", flush=True)
     simulator.serve_until_interrupted()
+    return EXIT_OK
+
+
+def _cmd_replay(args) -> int:
+    from app.core.replay import ReplayError, load_timeline, run_replay
+
+    try:
+        notifications = run_replay(load_timeline(args.timeline), seed=args.seed)
+    except ReplayError as exc:
+        raise UsageError(str(exc)) from None
+    for notification in notifications:
+        print(json.dumps(notification))
     return EXIT_OK
