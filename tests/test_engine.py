@@ -296,7 +296,7 @@ def test_version_kept_while_down(state):
 
 @pytest.mark.parametrize(
     ("seconds", "expected"),
-    [(0, "0 s"), (45, "45 s"), (300, "5 min"), (3600, "1 h"), (3900, "1 h 5 min"), (86400, "1 d"), (93600, "1 d 2 h")],
+    [(0, "0 s"), (45, "45 s"), (100, "1 min 40 s"), (300, "5 min"), (659, "10 min"), (3600, "1 h"), (3900, "1 h 5 min"), (86400, "1 d"), (93600, "1 d 2 h")],
 )
 def test_format_duration(seconds, expected):
     assert format_duration(seconds) == expected

@@ -454,6 +454,8 @@ class AlertPolicy:
         # An unreachable bridge explains its components: list them only when the bridge answered.
         if bridge.confirmed is BridgeStatus.UNREACHABLE or not bridge.failing:
             return bridge.detail
+        if bridge.confirmed is BridgeStatus.DEGRADED:
+            return f"Stopped reporting: {', '.join(bridge.failing)}."
         return f"Failing: {', '.join(bridge.failing)}."
 
     # -- muting ---------------------------------------------------------------------------------

@@ -6,11 +6,13 @@ __all__ = ["format_duration"]
 
 
 def format_duration(seconds: float) -> str:
-    """Format a duration for people: "45 s", "12 min", "3 h 5 min", "2 d 4 h"."""
+    """Format a duration for people: "45 s", "1 min 40 s", "12 min", "3 h 5 min", "2 d 4 h"."""
     seconds = max(0, int(round(seconds)))
     if seconds < 60:
         return f"{seconds} s"
-    minutes, _ = divmod(seconds, 60)
+    minutes, rest = divmod(seconds, 60)
+    if minutes < 10 and rest:
+        return f"{minutes} min {rest} s"  # short outages: the seconds matter
     if minutes < 60:
         return f"{minutes} min"
     hours, minutes = divmod(minutes, 60)
