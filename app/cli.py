@@ -10,6 +10,7 @@ import logging
 import os
 import sys
 import uuid
+from dataclasses import replace
 
 from app import __version__
 from app.core.config import (
@@ -24,7 +25,7 @@ from app.core.config import (
 from app.core.engine import Engine
 from app.core.export import check_document
 from app.core.logs import setup_logging
-from app.core.model import BridgeSnapshot, ProbeKind, worst_status
+from app.core.model import BridgeSnapshot, ErrorKind, ProbeKind, worst_status
 from app.core.paths import app_paths
 from app.core.probe import DEFAULT_TIMEOUT, Prober
 from app.core.simulator import SCENARIOS, SimulatedBridge
@@ -94,12 +95,22 @@ def _build_parser() -> argparse.ArgumentParser:
     listing = commands.add_parser("list", help="list the configured bridges")
     listing.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
+    token = commands.add_parser(
+        "token",
+        help="replace a bridge's token in the keychain; the token is read from standard input",
+        description=(
+            "Replace the token of a configured bridge, for example after its credentials were regenerated. "
+            "The bridge keeps its id. The token is read from standard input (a hidden prompt on a terminal)."
+        ),
+    )
+    token.add_argument("name", help="the bridge's name or id")
+
     remove = commands.add_parser("remove", help="remove a bridge and delete its token from the keychain")
     remove.add_argument("name", help="the bridge's name or id")
 
     check = commands.add_parser(
         "check",
-        help="check bridges once; exit 0 healthy, 1 degraded, 2 critical, 3 unknown",
+        help="check bridges once; exit 0 healthy, 1 degraded, 2 unhealthy, unreachable or unauthorized, 3 unknown",
         description=(
             "Probe bridges once and print the result. Exit code as a Nagios plugin: 0 all healthy, "
             "1 degraded, 2 unhealthy, unreachable or unauthorized, 3 unknown or a usage error."
@@ -139,6 +150,9 @@ def _build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--port", type=int, default=3002, help="TCP port (default 3002; 0 picks a free one)")
     simulate.add_argument("--scenario", choices=list(SCENARIOS), default="healthy", help="behaviour to simulate")
     simulate.add_argument("--token", help="accept only this bearer token (default: accept any non-empty token)")
+    simulate.add_argument(
+        "--redirect-to", metavar="URL", help="with --scenario redirect: the origin /health and /monitoring redirect to"
+    )
     return parser
 
 
@@ -158,6 +172,7 @@ def main(argv: list[str] | None = None) -> int:
         "add": _cmd_add,
         "list": _cmd_list,
         "remove": _cmd_remove,
+        "token": _cmd_token,
         "check": _cmd_check,
         "simulate": _cmd_simulate,
         "replay": _cmd_replay,
@@ -254,6 +269,27 @@ def _cmd_list(args) -> int:
     rows = [("NAME", "PROBE", "INTERVAL", "URL", "ID")]
     rows += [(b.name, b.probe.value, f"{b.interval:g} s", b.url, b.id) for b in config.bridges]
     _print_table(rows)
+    problem = TokenStore().availability_problem()
+    if problem is not None and any(b.probe.needs_token for b in config.bridges):
+        print(f"bridgewatch: the bridges probed with a token cannot be checked. {problem}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _cmd_token(args) -> int:
+    config, _ = _load()
+    bridge = config.find(args.name)
+    if bridge is None:
+        raise UsageError(f"No bridge named {args.name!r}: `bridgewatch list` shows the configured bridges.")
+    if not bridge.probe.needs_token:
+        raise UsageError(
+            f"{bridge.name} is probed on /ping, which needs no token. To use a token, remove the bridge and "
+            "add it again with --probe monitoring or --probe health."
+        )
+    store = TokenStore()
+    store.set(bridge.id, read_token(bridge.name))
+    print(f"Stored the new token for {bridge.name} in {store.backend_name}. A running Bridgewatch uses it "
+          "after the next config change or restart.")
+    log.info("Replaced the token of bridge %s (%s)", bridge.id, bridge.name)
     return EXIT_OK
 
 
@@ -301,6 +337,8 @@ def _cmd_check(args) -> int:
         store = TokenStore()
 
     snapshots = asyncio.run(_check(bridges, store, args.timeout))
+    if args.url:
+        snapshots = [_adhoc_hint(snapshot, args.token_env) for snapshot in snapshots]
     if args.json:
         print(json.dumps(check_document(snapshots), indent=2))
     else:
@@ -314,6 +352,15 @@ async def _check(bridges: list[BridgeConfig], store: TokenStore, timeout: float)
         return await engine.check_once()
     finally:
         await engine.aclose()
+
+
+def _adhoc_hint(snapshot: BridgeSnapshot, token_env: str | None) -> BridgeSnapshot:
+    """Point a rejected token's hint at the environment variable it came from."""
+    result = snapshot.result
+    if result is None or result.error is None or result.error.kind is not ErrorKind.UNAUTHORIZED:
+        return snapshot
+    hint = f"The credentials may have been regenerated on the bridge: put the new token in {token_env}."
+    return replace(snapshot, result=replace(result, error=replace(result.error, hint=hint)))
 
 
 def _adhoc_bridge(args) -> tuple[list[BridgeConfig], TokenStore]:
@@ -371,12 +418,23 @@ def _print_table(rows: list[tuple[str, ...]]) -> None:
 def _cmd_simulate(args) -> int:
     if not 0 <= args.port <= 65535:
         raise UsageError(f"--port is {args.port}: choose from 0 to 65535 (0 picks a free port).")
+    if args.scenario == "redirect" and not args.redirect_to:
+        raise UsageError("--scenario redirect needs --redirect-to URL, the origin to redirect to.")
+    if args.redirect_to and args.scenario != "redirect":
+        raise UsageError("--redirect-to goes with --scenario redirect.")
     try:
-        simulator = SimulatedBridge(args.scenario, token=args.token, port=args.port).start()
+        simulator = SimulatedBridge(
+            args.scenario, token=args.token, port=args.port, redirect_to=args.redirect_to
+        ).start()
     except OSError as exc:
         raise UsageError(f"Cannot listen on 127.0.0.1:{args.port}: {exc.strerror or exc}. Choose another --port.") from None
-    accepts = "the token given with --token" if args.token else "any non-empty bearer token"
-    print(f"Simulated SCIM bridge on {simulator.url} (scenario {args.scenario}; accepts {accepts}).", flush=True)
+    if args.scenario == "unauthorized":
+        accepts = "rejects every token"
+    elif args.token:
+        accepts = "accepts the token given with --token"
+    else:
+        accepts = "accepts any non-empty bearer token"
+    print(f"Simulated SCIM bridge on {simulator.url} (scenario {args.scenario}; {accepts}).", flush=True)
     print("Press Ctrl+C to stop.", flush=True)
     simulator.serve_until_interrupted()
     return EXIT_OK

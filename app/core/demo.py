@@ -41,7 +41,8 @@ class Demo:
         for name, scenario, script in plans:
             token = "demo-" + secrets.token_urlsafe(16)
             simulator = SimulatedBridge(scenario, token=token, script=script).start()
-            config = BridgeConfig(name=name, url=simulator.url, probe=ProbeKind.HEALTH, interval=DEMO_INTERVAL)
+            # The health-check-only token on /monitoring: the least-privileged setup the README advises.
+            config = BridgeConfig(name=name, url=simulator.url, probe=ProbeKind.MONITORING, interval=DEMO_INTERVAL)
             self.entries.append((config, token, simulator))
         return [(config, token) for config, token, _ in self.entries]
 

@@ -349,12 +349,13 @@ class Engine:
             )
         prober = await self._ensure_prober()
         result = await prober.probe(config.url, config.probe, watched.token, allow_http=config.allow_http)
-        log.info(
-            "Bridge %s (%s): %s in %s ms, %s",
+        # Every probe is logged at DEBUG; a change of status is logged at INFO in _poll.
+        log.debug(
+            "Bridge %s (%s): %s, %s ms, %s",
             config.id,
             config.name,
             result.status.value,
-            result.latency_ms,
+            "no answer" if result.latency_ms is None else f"{result.latency_ms:.0f}",
             result.error.kind.value if result.error else "no error",
         )
         return result
@@ -366,7 +367,14 @@ class Engine:
             return
         transition = watched.state.apply(result)
         if transition is not None:
-            log.info("Bridge %s: %s -> %s", config.id, transition.old.value, transition.new.value)
+            log.info(
+                "Bridge %s (%s): %s -> %s: %s",
+                config.id,
+                config.name,
+                transition.old.value,
+                transition.new.value,
+                result.error.kind.value if result.error else result.summary,
+            )
             self._listener.transition(transition)
 
         if result.status is BridgeStatus.UNREACHABLE and await self._looks_offline():

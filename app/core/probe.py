@@ -36,7 +36,7 @@ MAX_BODY_BYTES = 1024 * 1024  # after decompression
 
 UNAUTHORIZED_HINT = (
     "The credentials may have been regenerated on the bridge: store the new token "
-    "(bridgewatch add NAME URL reads it again)."
+    "(bridgewatch token NAME, or Edit bridge in the app)."
 )
 
 

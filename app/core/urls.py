@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from dataclasses import dataclass
 
 import httpx
@@ -57,7 +58,21 @@ def normalize_bridge_url(text: str, *, allow_http: bool = False) -> NormalizedUr
             f"The bridge URL {text.strip()!r} uses {url.scheme!r}: use https:// followed by the bridge's domain."
         )
     if not url.host:
-        raise BridgeUrlError(f"The bridge URL {text.strip()!r} has no host name.")
+        raise BridgeUrlError(
+            f"The bridge URL {text.strip()!r} has no host name: enter the bridge's domain, "
+            "for example https://scim.example.com."
+        )
+    if not _valid_host(url.raw_host.decode("ascii", "replace")):
+        raise BridgeUrlError(
+            f"The bridge URL {text.strip()!r} has an invalid host name {url.host!r}: use letters, digits, "
+            "hyphens and dots, or an IP address."
+        )
+    try:
+        port = url.port
+    except ValueError:
+        port = -1
+    if port is not None and not 1 <= port <= 65535:
+        raise BridgeUrlError(f"The bridge URL {text.strip()!r} has an invalid port: use 1 to 65535.")
     if url.userinfo:
         raise BridgeUrlError(
             f"The bridge URL for {url.host} contains a user name or password: remove it, "
@@ -76,13 +91,29 @@ def normalize_bridge_url(text: str, *, allow_http: bool = False) -> NormalizedUr
 
     if url.scheme == "http" and not is_loopback_host(url.host) and not allow_http:
         raise BridgeUrlError(
-            f"The bridge URL {text.strip()!r} uses plain http:// to {url.host}: the token would cross "
-            "the network in clear text. Use https://, or allow unencrypted HTTP for this bridge explicitly."
+            f"The bridge URL {text.strip()!r} uses plain http:// to {url.host}: requests, and the token "
+            "if there is one, would cross the network in clear text. Use https://, or allow unencrypted "
+            "HTTP for this bridge explicitly (--allow-http on the command line)."
         )
 
     base = url.copy_with(path=path or "/", query=None, fragment=None)
     normalized = str(base).rstrip("/")
     return NormalizedUrl(url=normalized, notes=tuple(notes))
+
+
+_HOST_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+
+
+def _valid_host(host: str) -> bool:
+    host = host.strip("[]").lower()
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        pass
+    labels = host.rstrip(".").split(".")
+    # httpx turns international names into their xn-- form, so ASCII labels cover them too.
+    return len(host) <= 253 and all(_HOST_LABEL.match(label) for label in labels)
 
 
 def same_origin(first: httpx.URL, second: httpx.URL) -> bool:
