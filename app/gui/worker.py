@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
 from app.core.config import BridgeConfig
 from app.core.engine import Engine, EngineListener
+from app.core.policy import AlertPolicy
 from app.core.probe import Prober
 from app.core.tokens import TokenStore
 
@@ -21,24 +23,35 @@ log = logging.getLogger(__name__)
 class EngineWorker(QObject):
     """Own the engine thread. Signals reach GUI-thread slots as queued calls.
 
-    The GUI thread never waits on the network: every method here only schedules work
-    on the engine's loop, except stop(), which waits at most `timeout` seconds.
+    Every method here only schedules work on the engine's loop and returns at once,
+    except stop(), which waits at most `timeout` seconds for the thread to end.
     """
 
     snapshot_changed = Signal(object)  # BridgeSnapshot
     transition = Signal(object)  # Transition
-    notification = Signal(object)  # Notification
-    stopped = Signal()
+    notification = Signal(object)  # Alert
+    engine_status = Signal(object)  # EngineStatus
 
-    def __init__(self, bridges: list[BridgeConfig], tokens: TokenStore, prober_factory=Prober, parent=None) -> None:
+    def __init__(
+        self,
+        bridges: list[BridgeConfig],
+        tokens: TokenStore,
+        prober_factory=Prober,
+        policy_factory=AlertPolicy,
+        state_file: Path | None = None,
+        parent=None,
+    ) -> None:
         super().__init__(parent)
         self._bridges = list(bridges)
         self._tokens = tokens
         self._prober_factory = prober_factory
+        self._policy_factory = policy_factory
+        self._state_file = state_file
         self._loop: asyncio.AbstractEventLoop | None = None
         self._engine: Engine | None = None
         self._task: asyncio.Task | None = None
         self._ready = threading.Event()
+        self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
@@ -49,14 +62,23 @@ class EngineWorker(QObject):
     def _run(self) -> None:
         loop = asyncio.new_event_loop()
         self._loop = loop
+        # Once stop() began, nothing more is emitted: the GUI objects may be going away.
         listener = EngineListener(
-            snapshot=self.snapshot_changed.emit,
-            transition=self.transition.emit,
-            notification=self.notification.emit,
+            snapshot=lambda snapshot: self._emit(self.snapshot_changed, snapshot),
+            transition=lambda transition: self._emit(self.transition, transition),
+            notification=lambda alert: self._emit(self.notification, alert),
+            status=lambda status: self._emit(self.engine_status, status),
         )
 
         async def main() -> None:
-            self._engine = Engine(self._bridges, tokens=self._tokens, listener=listener, prober=self._prober_factory())
+            self._engine = Engine(
+                self._bridges,
+                tokens=self._tokens,
+                listener=listener,
+                prober=self._prober_factory(),
+                policy=self._policy_factory(),
+                state_file=self._state_file,
+            )
             self._task = asyncio.current_task()
             self._ready.set()
             await self._engine.run()
@@ -71,11 +93,33 @@ class EngineWorker(QObject):
             self._ready.set()
             loop.run_until_complete(loop.shutdown_asyncgens())
             loop.close()
-            self.stopped.emit()
+
+    def _emit(self, signal, value) -> None:
+        if not self._stopping.is_set():
+            signal.emit(value)
+
+    def _call(self, method_name: str, *args) -> None:
+        if self._loop is not None and self._engine is not None and not self._loop.is_closed():
+            try:
+                self._loop.call_soon_threadsafe(getattr(self._engine, method_name), *args)
+            except RuntimeError:  # the loop closed in the meantime
+                pass
 
     def check_now(self, bridge_id: str | None = None) -> None:
-        if self._loop is not None and self._engine is not None and not self._loop.is_closed():
-            self._loop.call_soon_threadsafe(self._engine.request_check, bridge_id)
+        self._call("request_check", bridge_id)
+
+    def snooze(self, bridge_id: str, until: float | None) -> None:
+        """Silence a bridge until `until` (epoch seconds), or until it recovers when None."""
+        self._call("snooze", bridge_id, until)
+
+    def pause(self, until: float | None) -> None:
+        self._call("pause", until)
+
+    def resume(self) -> None:
+        self._call("resume")
+
+    def set_network_available(self, available: bool) -> None:
+        self._call("set_network_available", available)
 
     def reconfigure(self, bridges: list[BridgeConfig]) -> None:
         if self._loop is not None and self._engine is not None and not self._loop.is_closed():
@@ -83,6 +127,7 @@ class EngineWorker(QObject):
 
     def stop(self, timeout: float = 1.0) -> bool:
         """Cancel every poll, hanging ones included; return True when the thread ended in time."""
+        self._stopping.set()
         if self._loop is not None and self._task is not None and not self._loop.is_closed():
             try:
                 self._loop.call_soon_threadsafe(self._task.cancel)

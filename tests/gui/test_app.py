@@ -4,11 +4,15 @@ import pytest
 
 from app.core.config import BridgeConfig
 from app.core.model import BridgeStatus, ProbeKind
+from app.core.policy import PolicySettings
 from app.core.probe import Prober
 from app.core.tokens import MemoryKeyring, TokenStore
 from app.gui.app import TrayApp
+from app.gui.notifier import LogBackend
 
 TOKEN = "gui-test-token"
+# One probe confirms a change and nothing waits for grouping, so each change notifies at once.
+FAST_POLICY = PolicySettings(confirm_bad=1, confirm_good=1, group_window=0)
 
 
 @pytest.fixture
@@ -23,7 +27,14 @@ def make_app(qtbot):
             bridge = BridgeConfig(name=f"bridge-{index}", url=simulator.url, probe=ProbeKind.HEALTH, interval=3600)
             store.set(bridge.id, TOKEN)
             bridges.append(bridge)
-        tray_app = TrayApp(bridges, store, prober_factory=lambda: Prober(timeout=prober_timeout), tray_available=True)
+        tray_app = TrayApp(
+            bridges,
+            store,
+            prober_factory=lambda: Prober(timeout=prober_timeout),
+            tray_available=True,
+            policy_settings=FAST_POLICY,
+            notifier_backends=[LogBackend],  # never a real desktop notification from a test
+        )
         qtbot.addWidget(tray_app.window)
         apps.append(tray_app)
         return tray_app, bridges
@@ -56,8 +67,8 @@ def test_notification_for_each_transition(qtbot, start_bridge, make_app):
     wait_status(qtbot, tray_app, bridge_id, BridgeStatus.HEALTHY)
 
     steps = [
-        ("unhealthy", BridgeStatus.UNHEALTHY, "bridge-0 is unhealthy", "RedisCache (unhealthy)"),
-        ("proxy-error", BridgeStatus.UNREACHABLE, "bridge-0 is unreachable", simulator.url),
+        ("unhealthy", BridgeStatus.UNHEALTHY, "bridge-0 is unhealthy", "RedisCache"),
+        ("proxy-error", BridgeStatus.UNREACHABLE, "bridge-0 is now unreachable", simulator.url),
         ("unauthorized", BridgeStatus.UNAUTHORIZED, "bridge-0 rejected the token", "regenerated"),
         ("healthy", BridgeStatus.HEALTHY, "bridge-0 recovered", "healthy again after"),
     ]
