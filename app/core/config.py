@@ -21,6 +21,9 @@ __all__ = [
     "load_config",
     "save_config",
     "atomic_write",
+    "validate_name",
+    "validate_interval",
+    "validate_probe",
     "DEFAULT_INTERVAL",
     "MIN_INTERVAL",
     "MAX_INTERVAL",
@@ -60,8 +63,12 @@ class BridgeConfig:
 
 @dataclass
 class Config:
+    """The whole config file: the bridges, the `[defaults]` table and keys this version does not know."""
+
     bridges: list[BridgeConfig] = field(default_factory=list)
     extra: dict = field(default_factory=dict)
+    default_interval: float = DEFAULT_INTERVAL  # `[defaults] interval`: the interval a new bridge starts with
+    defaults_extra: dict = field(default_factory=dict)  # keys of `[defaults]` this version does not know
 
     def find(self, key: str) -> BridgeConfig | None:
         """Return the bridge whose name (case-insensitive) or id is `key`."""
@@ -157,6 +164,8 @@ def load_config(path: Path) -> Config:
     except ConfigError as exc:
         raise ConfigError(f"The config file {path} has an invalid entry: {exc} It was left unchanged.") from None
 
+    default_interval, defaults_extra = _defaults_from_toml(data.pop("defaults", {}), path)
+
     seen: dict[str, str] = {}
     for bridge in bridges:
         for key in (bridge.id, bridge.name.lower()):
@@ -166,12 +175,26 @@ def load_config(path: Path) -> Config:
                     "rename or remove one. It was left unchanged."
                 )
             seen[key] = bridge.id
-    return Config(bridges=bridges, extra=data)
+    return Config(bridges=bridges, extra=data, default_interval=default_interval, defaults_extra=defaults_extra)
+
+
+def _defaults_from_toml(data: object, path: Path) -> tuple[float, dict]:
+    if not isinstance(data, dict):
+        raise ConfigError(f"The config file {path}: defaults must be a table ([defaults]). It was left unchanged.")
+    rest = dict(data)
+    interval = rest.pop("interval", DEFAULT_INTERVAL)
+    try:
+        interval = validate_interval(interval, "defaults.interval")
+    except ConfigError as exc:
+        raise ConfigError(f"The config file {path} has an invalid entry: {exc} It was left unchanged.") from None
+    return interval, rest
 
 
 def save_config(path: Path, config: Config) -> None:
     """Write the config file atomically, keeping keys this version does not know."""
     data = dict(config.extra)
+    if config.default_interval != DEFAULT_INTERVAL or config.defaults_extra:
+        data["defaults"] = {**config.defaults_extra, "interval": config.default_interval}
     data["bridges"] = [bridge.to_toml() for bridge in config.bridges]
     atomic_write(path, (_HEADER + tomli_w.dumps(data)).encode("utf-8"))
 

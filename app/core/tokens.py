@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import enum
 import logging
 import threading
 
 import keyring
 import keyring.backend
+import keyring.backends.fail
 import keyring.errors
 
 __all__ = [
     "SERVICE",
+    "KeychainProblem",
     "TokenStore",
     "TokenUnavailable",
+    "keychain_display_name",
     "MemoryKeyring",
     "RedactingFilter",
     "register_secret",
@@ -27,6 +31,16 @@ _NO_BACKEND_FIX = (
     "(a Secret Service provider) on Linux, then try again. Bridgewatch never stores tokens in a file."
 )
 
+
+def _open_failed(exc: Exception) -> str:
+    # keyring raises InitError when a Secret Service exists but cannot open a keyring, for
+    # example when gnome-keyring is started without a login keyring and cannot prompt.
+    return (
+        f"The keychain could not be opened ({type(exc).__name__}). Install and unlock GNOME Keyring or "
+        "KWallet (a Secret Service provider) on Linux, then try again. Bridgewatch never stores tokens in a file."
+    )
+
+
 # Known-insecure backends: a plain file with the secret merely encoded.
 _REJECTED_BACKEND_MODULES = ("keyrings.alt",)
 
@@ -34,8 +48,38 @@ _secrets: set[str] = set()
 _secrets_lock = threading.Lock()
 
 
+class KeychainProblem(str, enum.Enum):
+    """Reason the keychain could not be used, so front ends can word the fix."""
+
+    NO_BACKEND = "no_backend"  # no keychain at all, for example no Secret Service on the session bus
+    REJECTED_BACKEND = "rejected_backend"  # a plain-file backend such as keyrings.alt
+    LOCKED = "locked"  # the keychain stayed locked, or its unlock prompt was dismissed
+    DENIED = "denied"  # the keychain refused access to this entry
+    FAILED = "failed"  # any other keychain error
+
+
 class TokenUnavailable(Exception):
     """A token could not be read or written. The message states the cause and never contains the token."""
+
+    def __init__(self, message: str, problem: KeychainProblem = KeychainProblem.FAILED) -> None:
+        super().__init__(message)
+        self.problem = problem
+
+
+def keychain_display_name(backend: keyring.backend.KeyringBackend) -> str:
+    """Return the name people know the backend's keychain by, such as "GNOME Keyring or KWallet"."""
+    module = type(backend).__module__
+    if module == "keyring.backends.SecretService":
+        return "the Secret Service keychain (GNOME Keyring or KWallet)"
+    if module == "keyring.backends.kwallet":
+        return "KWallet"
+    if module == "keyring.backends.macOS" or module.startswith("keyring.backends.macOS."):
+        return "the macOS Keychain"
+    if module == "keyring.backends.Windows":
+        return "Windows Credential Manager"
+    if isinstance(backend, MemoryKeyring):
+        return "a temporary in-memory keyring"
+    return getattr(backend, "name", type(backend).__name__)
 
 
 def register_secret(secret: str) -> None:
@@ -74,8 +118,7 @@ class TokenStore:
 
     @property
     def backend_name(self) -> str:
-        backend = self.backend
-        return getattr(backend, "name", type(backend).__name__)
+        return keychain_display_name(self.backend)
 
     def _checked_backend(self) -> keyring.backend.KeyringBackend:
         backend = self.backend
@@ -83,45 +126,105 @@ class TokenStore:
         if module.startswith(_REJECTED_BACKEND_MODULES):
             raise TokenUnavailable(
                 f"The keyring backend {module}.{type(backend).__name__} stores secrets in a plain file, "
-                "so Bridgewatch will not use it. Remove keyrings.alt or choose a real keychain."
+                "so Bridgewatch will not use it. Remove keyrings.alt or choose a real keychain.",
+                KeychainProblem.REJECTED_BACKEND,
             )
         return backend
 
+    def availability_problem(self) -> TokenUnavailable | None:
+        """Return why no token can be stored at all, or None when a keychain backend exists.
+
+        This looks only at the backend keyring chose, so it never opens an unlock prompt:
+        a locked keychain shows up later, on the first read or write.
+        """
+        try:
+            backend = self._checked_backend()
+        except TokenUnavailable as exc:
+            return exc
+        if isinstance(backend, keyring.backends.fail.Keyring):
+            return TokenUnavailable(_NO_BACKEND_FIX, KeychainProblem.NO_BACKEND)
+        return None
+
     def get(self, bridge_id: str) -> str | None:
         """Return the stored token, None when there is none; raise TokenUnavailable when locked or missing a backend."""
+        backend = self._checked_backend()
         try:
-            token = self._checked_backend().get_password(SERVICE, bridge_id)
+            token = backend.get_password(SERVICE, bridge_id)
         except keyring.errors.NoKeyringError:
-            raise TokenUnavailable(_NO_BACKEND_FIX) from None
+            raise TokenUnavailable(_NO_BACKEND_FIX, KeychainProblem.NO_BACKEND) from None
+        except keyring.errors.InitError as exc:
+            raise TokenUnavailable(_open_failed(exc), KeychainProblem.NO_BACKEND) from None
         except keyring.errors.KeyringLocked:
-            raise TokenUnavailable("Token unavailable: the keychain is locked. Unlock it and check again.") from None
+            raise TokenUnavailable(
+                "Token unavailable: the keychain is locked. Unlock it and check again.", KeychainProblem.LOCKED
+            ) from None
         except keyring.errors.KeyringError as exc:
-            raise TokenUnavailable(f"Token unavailable: the keychain denied access ({type(exc).__name__}). Allow Bridgewatch in the keychain and check again.") from None
+            raise TokenUnavailable(
+                f"Token unavailable: the keychain denied access ({type(exc).__name__}). "
+                "Allow Bridgewatch in the keychain and check again.",
+                KeychainProblem.DENIED,
+            ) from None
+        except Exception as exc:  # a backend bug or D-Bus error must not stop the engine
+            log.warning("Reading the token of bridge %s failed: %s", bridge_id, type(exc).__name__)
+            raise TokenUnavailable(
+                f"Token unavailable: the keychain failed ({type(exc).__name__}). Check that it runs, then check again.",
+                KeychainProblem.FAILED,
+            ) from None
         if token:
             register_secret(token)
         return token or None
 
     def set(self, bridge_id: str, token: str) -> None:
+        """Store `token`; raise TokenUnavailable, with nothing changed, when the keychain cannot be written."""
         register_secret(token)
+        backend = self._checked_backend()
         try:
-            self._checked_backend().set_password(SERVICE, bridge_id, token)
+            backend.set_password(SERVICE, bridge_id, token)
         except keyring.errors.NoKeyringError:
-            raise TokenUnavailable(_NO_BACKEND_FIX) from None
+            raise TokenUnavailable(_NO_BACKEND_FIX, KeychainProblem.NO_BACKEND) from None
+        except keyring.errors.InitError as exc:
+            raise TokenUnavailable(_open_failed(exc), KeychainProblem.NO_BACKEND) from None
+        except keyring.errors.KeyringLocked:
+            raise TokenUnavailable(
+                "Could not store the token: the keychain is locked. Unlock it and try again; nothing was changed.",
+                KeychainProblem.LOCKED,
+            ) from None
         except keyring.errors.KeyringError as exc:
             raise TokenUnavailable(
-                f"Could not store the token in the keychain ({type(exc).__name__}); nothing was changed."
+                f"Could not store the token in the keychain ({type(exc).__name__}); nothing was changed.",
+                KeychainProblem.DENIED,
+            ) from None
+        except Exception as exc:  # the message never includes str(exc), which might quote the secret
+            log.warning("Storing the token of bridge %s failed: %s", bridge_id, type(exc).__name__)
+            raise TokenUnavailable(
+                f"Could not store the token: the keychain failed ({type(exc).__name__}); nothing was changed.",
+                KeychainProblem.FAILED,
             ) from None
 
     def delete(self, bridge_id: str) -> bool:
         """Delete the token; return False when there was none."""
+        backend = self._checked_backend()
         try:
-            self._checked_backend().delete_password(SERVICE, bridge_id)
+            backend.delete_password(SERVICE, bridge_id)
         except keyring.errors.PasswordDeleteError:
             return False
         except keyring.errors.NoKeyringError:
-            raise TokenUnavailable(_NO_BACKEND_FIX) from None
+            raise TokenUnavailable(_NO_BACKEND_FIX, KeychainProblem.NO_BACKEND) from None
+        except keyring.errors.InitError as exc:
+            raise TokenUnavailable(_open_failed(exc), KeychainProblem.NO_BACKEND) from None
+        except keyring.errors.KeyringLocked:
+            raise TokenUnavailable(
+                "Could not delete the token: the keychain is locked. Unlock it and try again.", KeychainProblem.LOCKED
+            ) from None
         except keyring.errors.KeyringError as exc:
-            raise TokenUnavailable(f"Could not delete the token from the keychain ({type(exc).__name__}).") from None
+            raise TokenUnavailable(
+                f"Could not delete the token from the keychain ({type(exc).__name__}).", KeychainProblem.DENIED
+            ) from None
+        except Exception as exc:
+            log.warning("Deleting the token of bridge %s failed: %s", bridge_id, type(exc).__name__)
+            raise TokenUnavailable(
+                f"Could not delete the token: the keychain failed ({type(exc).__name__}).", KeychainProblem.FAILED
+            ) from None
         return True
 
 
