@@ -7,24 +7,32 @@ import os
 import signal
 import sys
 import tempfile
+import time
+from pathlib import Path
 
-from PySide6.QtCore import QObject, QTimer
-from PySide6.QtWidgets import QApplication, QSystemTrayIcon
+from PySide6.QtCore import QObject, Qt, QTimer
+from PySide6.QtNetwork import QNetworkInformation
+from PySide6.QtWidgets import QApplication, QDockWidget, QMenu, QSystemTrayIcon, QToolBar, QToolButton, QWidget
 
 from app import __version__
-from app.core.config import BridgeConfig, ConfigError, load_config, save_config, Config
+from app.core.config import BridgeConfig, Config, ConfigError, load_config, save_config
+from app.core.engine import EngineStatus
 from app.core.logs import setup_logging
 from app.core.model import BridgeSnapshot
 from app.core.paths import HOME_ENV, app_paths
+from app.core.policy import Alert, AlertPolicy, PolicySettings, PolicySettingsError, tomorrow_at
 from app.core.probe import Prober
 from app.core.tokens import MemoryKeyring, TokenStore
+from app.gui.alerts_panel import AlertsPanel
 from app.gui.icons import app_icon
-from app.gui.notifier import Notifier
-from app.gui.tray import TrayIcon
+from app.gui.notifier import ACTION_SNOOZE, Notifier
+from app.gui.tray import SNOOZE_CHOICES, TrayIcon
+from app.gui.settings import SetupController
+from app.gui.single_instance import SingleInstance
 from app.gui.window import DetailWindow
 from app.gui.worker import EngineWorker
 
-__all__ = ["TrayApp", "run_gui"]
+__all__ = ["TrayApp", "run_gui", "snooze_until"]
 
 log = logging.getLogger(__name__)
 
@@ -39,17 +47,28 @@ class TrayApp(QObject):
         *,
         prober_factory=Prober,
         tray_available: bool | None = None,
+        policy_settings: PolicySettings | None = None,
+        state_file: Path | None = None,
+        notifier_backends=None,
     ) -> None:
         super().__init__()
         if tray_available is None:
             tray_available = QSystemTrayIcon.isSystemTrayAvailable()
         self.tray_available = tray_available
         self.bridges = list(bridges)
+        settings = policy_settings or PolicySettings()
 
         self.tray = TrayIcon(self)
         self.window = DetailWindow(keep_running_in_tray=tray_available)
-        self.notifier = Notifier(self.tray.icon, self)
-        self.worker = EngineWorker(self.bridges, tokens, prober_factory=prober_factory)
+        self.notifier = Notifier(self.tray.icon, self, backends=notifier_backends)
+        self.worker = EngineWorker(
+            self.bridges,
+            tokens,
+            prober_factory=prober_factory,
+            policy_factory=lambda: AlertPolicy(settings),
+            state_file=state_file,
+        )
+        self._add_alert_controls()
 
         initial = [BridgeSnapshot(id=b.id, name=b.name, url=b.url, probe=b.probe) for b in self.bridges]
         self.tray.set_bridges(initial)
@@ -57,16 +76,59 @@ class TrayApp(QObject):
 
         self.worker.snapshot_changed.connect(self._on_snapshot)
         self.worker.notification.connect(self.notifier.notify)
+        self.worker.engine_status.connect(self._on_engine_status)
+        self.notifier.inbox_changed.connect(self._on_inbox_changed)
+        self.notifier.action_invoked.connect(self._on_notification_action)
         self.tray.open_requested.connect(self.open_window)
         self.tray.check_requested.connect(lambda: self.worker.check_now(None))
         self.tray.quit_requested.connect(self.quit)
+        self.tray.pause_requested.connect(self._on_pause_requested)
+        self.tray.alert_opened.connect(self.open_alert)
         self.window.check_requested.connect(self.worker.check_now)
-        self.notifier.clicked.connect(lambda: self.open_window(""))
+        self._network = None
         if not tray_available:
-            self.window.show_banner(
+            self.window.set_notice(
+                "tray",
                 "No system tray was found on this desktop, so Bridgewatch runs as a normal window: "
-                "closing it quits. On GNOME, install the AppIndicator extension to get a tray icon."
+                "closing it quits. On GNOME, install the AppIndicator extension to get a tray icon.",
             )
+        # Bridge management, settings and the first-run actions of the window.
+        self.setup = SetupController(self, tokens)
+        if not tray_available:
+            self.setup.watch_for_tray()
+
+    def _add_alert_controls(self) -> None:
+        """Add the snooze toolbar and the alert list to the window."""
+        toolbar = QToolBar("Alerts", self.window)
+        toolbar.setObjectName("alerts-toolbar")
+        toolbar.setMovable(False)
+        self.snooze_button = QToolButton(toolbar)
+        self.snooze_button.setText("Snooze bridge")
+        self.snooze_button.setAccessibleName("Snooze notifications for the selected bridge")
+        self.snooze_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        snooze_menu = QMenu(self.snooze_button)
+        for label, key in SNOOZE_CHOICES:
+            action = snooze_menu.addAction(label)
+            action.triggered.connect(lambda checked=False, key=key: self._snooze_selected(key))
+        snooze_menu.addSeparator()
+        snooze_menu.addAction("Cancel snooze").triggered.connect(lambda: self._snooze_selected("cancel"))
+        self.snooze_button.setMenu(snooze_menu)
+        toolbar.addWidget(self.snooze_button)
+        self.window.addToolBar(Qt.ToolBarArea.TopToolBarArea, toolbar)
+
+        self.alerts_panel = AlertsPanel()
+        self.alerts_panel.entry_opened.connect(self.open_alert)
+        self.alerts_panel.mark_all_seen.connect(lambda: self.notifier.mark_seen(None))
+        dock = QDockWidget("Alerts", self.window)
+        dock.setObjectName("alerts-dock")
+        dock.setFeatures(QDockWidget.DockWidgetFeature.NoDockWidgetFeatures)
+        dock.setTitleBarWidget(QWidget())  # the panel has its own heading
+        dock.setWidget(self.alerts_panel)
+        self.window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
+        self.window.resizeDocks([dock], [170], Qt.Orientation.Vertical)
+        if self.window.height() < 720:
+            self.window.resize(self.window.width(), 720)
+        self.alerts_panel.set_entries([])
 
     def start(self, *, show_window: bool) -> None:
         if self.tray_available:
@@ -74,10 +136,70 @@ class TrayApp(QObject):
         if show_window or not self.tray_available:
             self.open_window("")
         self.worker.start()
+        self._watch_network()
+
+    def _watch_network(self) -> None:
+        """Forward the operating system's reachability reports to the engine, where Qt has a backend."""
+        if not QNetworkInformation.loadDefaultBackend():
+            log.info("No network information backend: offline detection relies on the reference check")
+            return
+        self._network = QNetworkInformation.instance()
+        if not self._network.supports(QNetworkInformation.Feature.Reachability):
+            return
+        self._network.reachabilityChanged.connect(self._on_reachability)
+
+    def _on_reachability(self, reachability) -> None:
+        # "Local" means a link without internet, which may still reach an internal bridge.
+        offline = reachability == QNetworkInformation.Reachability.Disconnected
+        self.worker.set_network_available(not offline)
 
     def _on_snapshot(self, snapshot: BridgeSnapshot) -> None:
         self.tray.update_bridge(snapshot)
         self.window.update_bridge(snapshot)
+
+    def _on_engine_status(self, status: EngineStatus) -> None:
+        self.tray.set_engine_status(status)
+        if status.offline:
+            self.window.show_banner("Offline: monitoring paused. Bridgewatch checks again 30 s after the network returns.")
+        elif self.tray_available:
+            self.window.show_banner("")
+
+    def _on_inbox_changed(self) -> None:
+        self.tray.set_unseen(self.notifier.inbox.unseen)
+        self.alerts_panel.set_entries(self.notifier.inbox.entries)
+
+    def _on_notification_action(self, action: str, alert: Alert) -> None:
+        if action == ACTION_SNOOZE:
+            until = time.time() + 3600
+            for bridge in alert.bridges:
+                self.worker.snooze(bridge.id, until)
+            return
+        entry = next((e for e in self.notifier.inbox.entries if e.alert is alert), None)
+        if entry is not None:
+            self.open_alert(entry.number)
+        elif alert.bridges:
+            self.open_window(alert.bridges[0].id)
+
+    def open_alert(self, number: int) -> None:
+        """Open the window on an alert's first bridge and mark the alert seen: a user action only."""
+        entry = next((e for e in self.notifier.inbox.entries if e.number == number), None)
+        self.notifier.mark_seen(number)
+        self.open_window(entry.alert.bridges[0].id if entry and entry.alert.bridges else "")
+
+    def _snooze_selected(self, key: str) -> None:
+        bridge_id = self.window.selected_id()
+        if not bridge_id:
+            return
+        if key == "cancel":
+            self.worker.snooze(bridge_id, time.time())
+        else:
+            self.worker.snooze(bridge_id, snooze_until(key, time.time()))
+
+    def _on_pause_requested(self, key: str) -> None:
+        if key == "resume":
+            self.worker.resume()
+        else:
+            self.worker.pause(snooze_until(key, time.time()))
 
     def open_window(self, bridge_id: str = "") -> None:
         if bridge_id:
@@ -89,8 +211,22 @@ class TrayApp(QObject):
     def quit(self) -> None:
         """Stop the engine (hanging polls included) and leave the event loop."""
         self.worker.stop(timeout=1.0)
+        self.notifier.close()
         self.tray.hide()
         QApplication.quit()
+
+
+def snooze_until(key: str, now: float) -> float | None:
+    """Return the end of a snooze choice in epoch seconds; None means "until it recovers"."""
+    if key == "1h":
+        return now + 3600
+    if key == "4h":
+        return now + 4 * 3600
+    if key == "tomorrow":
+        return tomorrow_at(now, 9)
+    if key == "recovery":
+        return None
+    raise ValueError(f"Unknown snooze choice {key!r}")
 
 
 def _demo_setup() -> tuple[list[BridgeConfig], TokenStore, object, str]:
@@ -113,15 +249,23 @@ def run_gui(*, demo: bool = False, verbose: bool = False) -> int:
     """Start the tray app on the user's config, or on the demo bridges; return the exit code."""
     demo_handle = None
     config_error = ""
+    policy_settings = PolicySettings()
     if demo:
+        from app.core.demo import DEMO_POLICY
+
         bridges, store, demo_handle, profile = _demo_setup()
+        policy_settings = DEMO_POLICY
     else:
         store = TokenStore()
         try:
-            bridges = load_config(app_paths().config_file).bridges
-        except ConfigError as exc:
-            bridges, config_error = [], str(exc)
-            print(f"bridgewatch: {exc}", file=sys.stderr)
+            config = load_config(app_paths().config_file)
+            bridges = config.bridges
+            policy_settings = PolicySettings.from_dict(config.extra.get("alerts", {}))
+        except (ConfigError, PolicySettingsError) as exc:
+            bridges, config_error = [], f"{exc}"
+            if isinstance(exc, PolicySettingsError):
+                config_error = f"The [alerts] table in {app_paths().config_file} is invalid: {exc} Fix it and restart."
+            print(f"bridgewatch: {config_error}", file=sys.stderr)
     paths = app_paths()
     setup_logging(paths.log_file, verbose=verbose, console=verbose)
     log.info("Bridgewatch %s starting with %d bridges%s", __version__, len(bridges), " (demo)" if demo else "")
@@ -134,13 +278,24 @@ def run_gui(*, demo: bool = False, verbose: bool = False) -> int:
     app.setApplicationVersion(__version__)
     app.setWindowIcon(app_icon())
 
-    tray_app = TrayApp(bridges, store)
+    instance = SingleInstance(paths.data_dir, paths.config_dir)
+    if not instance.claim():
+        print("Bridgewatch is already running: its window was brought forward.")
+        log.info("Another Bridgewatch runs with this profile; asked it to show its window and exited")
+        if demo_handle is not None:
+            demo_handle.stop()
+        return 0
+
+    tray_app = TrayApp(
+        bridges, store, policy_settings=policy_settings, state_file=paths.config_dir / "alert-state.json"
+    )
     # Closing the window must not end a tray app; with no tray the window is the app.
     app.setQuitOnLastWindowClosed(not tray_app.tray_available)
     if config_error:
         tray_app.window.show_banner(config_error)
     if demo:
         tray_app.window.setWindowTitle(f"Bridgewatch demo (temporary profile {profile})")
+    instance.activated.connect(lambda: tray_app.open_window(""))
 
     # Ctrl+C in the terminal quits cleanly: Python handles signals only while it runs code.
     signal.signal(signal.SIGINT, lambda *_: tray_app.quit())
@@ -153,6 +308,8 @@ def run_gui(*, demo: bool = False, verbose: bool = False) -> int:
         code = app.exec()
     finally:
         tray_app.worker.stop(timeout=1.0)
+        tray_app.notifier.close()
+        instance.release()
         if demo_handle is not None:
             demo_handle.stop()
         log.info("Bridgewatch stopped")

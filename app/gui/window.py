@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from PySide6.QtCore import QSize, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QDesktopServices, QFont
+from PySide6.QtGui import QAction, QDesktopServices, QFont, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFormLayout,
@@ -21,12 +21,14 @@ from PySide6.QtWidgets import (
     QStackedWidget,
     QTableWidget,
     QTableWidgetItem,
+    QToolBar,
     QVBoxLayout,
     QWidget,
 )
 
-from app.core.alerts import format_duration
+from app.core.timefmt import format_duration
 from app.core.model import BridgeSnapshot, BridgeStatus, ComponentStatus, ProbeKind
+from app.gui.first_run import FirstRunPage
 from app.gui.icons import app_icon, status_icon
 
 __all__ = ["DetailWindow"]
@@ -52,14 +54,24 @@ class DetailWindow(QMainWindow):
 
     check_requested = Signal(str)  # bridge id
     hidden_to_tray = Signal()
+    add_requested = Signal()
+    edit_requested = Signal(str)  # bridge id
+    remove_requested = Signal(str)  # bridge id
+    import_requested = Signal()
+    export_requested = Signal()
+    settings_requested = Signal()
+    demo_requested = Signal()
+    quit_requested = Signal()
 
     def __init__(self, *, keep_running_in_tray: bool = True) -> None:
         super().__init__()
         self.keep_running_in_tray = keep_running_in_tray
         self._snapshots: dict[str, BridgeSnapshot] = {}
+        self._notices: dict[str, str] = {}
         self.setWindowTitle("Bridgewatch")
         self.setWindowIcon(app_icon())
-        self.resize(980, 560)
+        self.resize(980, 580)
+        self._build_actions()
 
         self.banner = QLabel()
         self.banner.setWordWrap(True)
@@ -75,13 +87,13 @@ class DetailWindow(QMainWindow):
         self.bridge_list.setMinimumWidth(250)
         self.bridge_list.setSpacing(2)
         self.bridge_list.currentItemChanged.connect(lambda *_: self._render_selected())
+        self.bridge_list.itemActivated.connect(lambda *_: self._emit_for_selected(self.edit_requested))
 
         self.details = self._build_details()
-        self.empty = QLabel(
-            "No bridges configured.\n\nAdd one from a terminal:\n"
-            "    bridgewatch add NAME URL\n\nor try the demo: bridgewatch --demo"
-        )
-        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty = FirstRunPage()
+        self.empty.add_requested.connect(self.add_requested)
+        self.empty.demo_requested.connect(self.demo_requested)
+        self.empty.import_requested.connect(self.import_requested)
         self.pages = QStackedWidget()
         self.pages.addWidget(self.empty)
         self.pages.addWidget(self.details)
@@ -106,6 +118,94 @@ class DetailWindow(QMainWindow):
         self._age_timer.timeout.connect(self._refresh_ages)
         self._age_timer.start()
         self._render_selected()
+
+    def _build_actions(self) -> None:
+        """Create the menu bar and toolbar actions; each one only emits a signal."""
+
+        def action(text: str, shortcut, tip: str) -> QAction:
+            created = QAction(text, self)
+            if shortcut is not None:
+                created.setShortcut(QKeySequence(shortcut))
+            created.setStatusTip(tip)
+            created.setToolTip(tip)
+            return created
+
+        self.add_action = action("&Add bridge…", QKeySequence.StandardKey.New, "Add a bridge to watch")
+        self.add_action.triggered.connect(self.add_requested)
+        self.edit_action = action("&Edit bridge…", "Ctrl+E", "Edit the selected bridge, its token or interval")
+        self.edit_action.triggered.connect(lambda: self._emit_for_selected(self.edit_requested))
+        self.remove_action = action("&Remove bridge…", QKeySequence.StandardKey.Delete, "Remove the selected bridge")
+        self.remove_action.triggered.connect(lambda: self._emit_for_selected(self.remove_requested))
+        self.check_action = action("&Check now", QKeySequence.StandardKey.Refresh, "Check the selected bridge now")
+        self.check_action.triggered.connect(self._on_check_clicked)
+        self.import_action = action("&Import…", "Ctrl+I", "Add bridges from an exported list")
+        self.import_action.triggered.connect(self.import_requested)
+        self.export_action = action("E&xport…", "Ctrl+Shift+E", "Save the bridge list, without tokens, to a file")
+        self.export_action.triggered.connect(self.export_requested)
+        self.settings_action = action("&Settings…", QKeySequence.StandardKey.Preferences, "Default interval, start at login")
+        if self.settings_action.shortcut().isEmpty():
+            self.settings_action.setShortcut(QKeySequence("Ctrl+,"))
+        self.settings_action.triggered.connect(self.settings_requested)
+        self.quit_action = action("&Quit", QKeySequence.StandardKey.Quit, "Stop watching and quit Bridgewatch")
+        self.quit_action.triggered.connect(self.quit_requested)
+
+        file_menu = self.menuBar().addMenu("&File")
+        file_menu.addAction(self.import_action)
+        file_menu.addAction(self.export_action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.settings_action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.quit_action)
+        bridge_menu = self.menuBar().addMenu("&Bridges")
+        for item in (self.add_action, self.edit_action, self.remove_action, self.check_action):
+            bridge_menu.addAction(item)
+
+        toolbar = QToolBar("Bridges")
+        toolbar.setObjectName("bridgeToolbar")
+        toolbar.setMovable(False)
+        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        for item in (self.add_action, self.edit_action, self.remove_action):
+            toolbar.addAction(item)
+        toolbar.addSeparator()
+        toolbar.addAction(self.settings_action)
+        self.addToolBar(toolbar)
+        self.toolbar = toolbar
+
+    def _emit_for_selected(self, signal) -> None:
+        bridge_id = self.selected_id()
+        if bridge_id:
+            signal.emit(bridge_id)
+
+    def _refresh_actions(self) -> None:
+        selected = self.selected_id() is not None
+        self.edit_action.setEnabled(selected)
+        self.remove_action.setEnabled(selected)
+        self.check_action.setEnabled(selected)
+        self.export_action.setEnabled(bool(self._snapshots))
+
+    def set_notice(self, key: str, text: str) -> None:
+        """Show `text` in the banner under `key`, or remove that notice when `text` is empty."""
+        if text:
+            self._notices[key] = text
+        else:
+            self._notices.pop(key, None)
+        self.banner.setText("\n\n".join(self._notices.values()))
+        self.banner.setVisible(bool(self._notices))
+        self._fit_banner()
+
+    def _fit_banner(self) -> None:
+        # A wrapped label's size hint assumes a narrow width, so across a wide window the
+        # banner would keep the height of many lines: size it for the width it has.
+        width = self.centralWidget().width() if self.centralWidget() else self.width()
+        self.banner.setFixedHeight(self.banner.heightForWidth(width))
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().resizeEvent(event)
+        if self.banner.isVisible():
+            self._fit_banner()
+
+    def snapshots(self) -> dict[str, BridgeSnapshot]:
+        return dict(self._snapshots)
 
     def _build_details(self) -> QWidget:
         page = QWidget()
@@ -201,15 +301,14 @@ class DetailWindow(QMainWindow):
             self.bridge_list.addItem(item)
             if self.bridge_list.currentItem() is None:
                 self.bridge_list.setCurrentItem(item)
-        item.setIcon(status_icon(snapshot.status))
+        item.setIcon(status_icon(snapshot.shown_status))
         item.setText(self._list_text(snapshot))
         item.setToolTip(snapshot.summary)
         if snapshot.id == self.selected_id():
             self._render_selected()
 
     def show_banner(self, text: str) -> None:
-        self.banner.setText(text)
-        self.banner.setVisible(bool(text))
+        self.set_notice("general", text)
 
     def select_bridge(self, bridge_id: str) -> None:
         item = self._item_for(bridge_id)
@@ -239,7 +338,7 @@ class DetailWindow(QMainWindow):
     def _list_text(self, snapshot: BridgeSnapshot) -> str:
         checked = snapshot.result.checked_at if snapshot.result else None
         age = _ago(checked, datetime.now(timezone.utc)) if checked else "not checked yet"
-        return f"{snapshot.name}\n{snapshot.status.label} · {age}"
+        return f"{snapshot.name}\n{_status_words(snapshot)} · {age}"
 
     def _refresh_ages(self) -> None:
         for row in range(self.bridge_list.count()):
@@ -262,6 +361,8 @@ class DetailWindow(QMainWindow):
         return text
 
     def _render_selected(self) -> None:
+        self._refresh_actions()
+        self.bridge_list.setVisible(bool(self._snapshots))  # an empty list beside the first-run page is noise
         snapshot = self._snapshots.get(self.selected_id() or "")
         if snapshot is None:
             self.pages.setCurrentWidget(self.empty if not self._snapshots else self.details)
@@ -271,10 +372,10 @@ class DetailWindow(QMainWindow):
         self.pages.setCurrentWidget(self.details)
         result = snapshot.result
 
-        self.status_image.setPixmap(status_icon(snapshot.status).pixmap(40, 40))
-        self.status_image.setToolTip(snapshot.status.label)
-        self.title.setText(f"{snapshot.name} — {snapshot.status.label}")
-        self.summary.setText(snapshot.summary)
+        self.status_image.setPixmap(status_icon(snapshot.shown_status).pixmap(40, 40))
+        self.status_image.setToolTip(snapshot.shown_status.label)
+        self.title.setText(f"{snapshot.name} — {_status_words(snapshot)}")
+        self.summary.setText(snapshot.summary + _policy_note(snapshot))
         self.fields["url"].setText(snapshot.url)
         probe_text = {
             ProbeKind.HEALTH: "/health with the bearer token",
@@ -339,6 +440,25 @@ class DetailWindow(QMainWindow):
             self.hidden_to_tray.emit()
         else:
             event.accept()
+
+
+def _status_words(snapshot: BridgeSnapshot) -> str:
+    """Return the status label, saying "checking" while a change awaits confirmation."""
+    if snapshot.checking:
+        return f"{snapshot.shown_status.label}, checking ({snapshot.status.value} seen)"
+    return snapshot.shown_status.label
+
+
+def _policy_note(snapshot: BridgeSnapshot) -> str:
+    notes = []
+    if snapshot.incident_since is not None:
+        kind = "Unstable incident" if snapshot.unstable else "Incident"
+        notes.append(f"{kind} open since {_local_time(snapshot.incident_since)}.")
+    if snapshot.snoozed_until_recovery:
+        notes.append("Notifications snoozed until it recovers.")
+    elif snapshot.snoozed_until is not None:
+        notes.append(f"Notifications snoozed until {_local_time(snapshot.snoozed_until)}.")
+    return ("\n" + " ".join(notes)) if notes else ""
 
 
 _COMPONENT_ICON = {
