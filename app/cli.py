@@ -85,7 +85,12 @@ def _build_parser() -> argparse.ArgumentParser:
             "ping: /ping with no token, liveness only"
         ),
     )
-    add.add_argument("--interval", type=float, default=60.0, metavar="SECONDS", help="seconds between checks (default 60)")
+    add.add_argument(
+        "--interval",
+        type=float,
+        metavar="SECONDS",
+        help="seconds between checks (default: the [defaults] interval of the config, else 60)",
+    )
     add.add_argument(
         "--allow-http",
         action="store_true",
@@ -194,7 +199,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def _load() -> tuple[Config, "os.PathLike"]:
     path = app_paths().config_file
-    return load_config(path), path
+    config = load_config(path)
+    for warning in config.warnings:
+        print(f"bridgewatch: warning: {warning}", file=sys.stderr)
+    return config, path
 
 
 def read_token(prompt_name: str) -> str:
@@ -225,7 +233,7 @@ def _cmd_add(args) -> int:
     config, path = _load()
     try:
         name = validate_name(args.name)
-        interval = validate_interval(args.interval, "--interval")
+        interval = validate_interval(args.interval if args.interval is not None else config.default_interval, "--interval")
         url = normalize_bridge_url(args.url, allow_http=args.allow_http)
     except (ConfigError, BridgeUrlError) as exc:
         raise UsageError(str(exc)) from None

@@ -163,7 +163,29 @@ def test_interval_message_names_field(config_path):
     with pytest.raises(ConfigError) as caught:
         load_config(config_path)
 
-    assert "bridges[0].interval" in str(caught.value)
+    assert "[[bridges]] entry 1: interval is 0 s" in str(caught.value)
+
+
+def test_missing_id_suggests_one(config_path):
+    config_path.parent.mkdir(parents=True)
+    config_path.write_text('[[bridges]]\nname = "eu"\nurl = "https://scim.example.invalid"\n', encoding="utf-8")
+
+    with pytest.raises(ConfigError) as caught:
+        load_config(config_path)
+
+    assert "[[bridges]] entry 1 has no id" in str(caught.value)
+    assert 'id = "' in str(caught.value)
+
+
+def test_unknown_key_warns(config_path):
+    config_path.parent.mkdir(parents=True)
+    config_path.write_text(bridge_table() + 'intervall = 30\n', encoding="utf-8")
+
+    config = load_config(config_path)
+
+    assert len(config.warnings) == 1
+    assert "'intervall'" in config.warnings[0]
+    assert config.bridges[0].extra == {"intervall": 30}
 
 
 def test_duplicate_names_rejected(config_path):

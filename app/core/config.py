@@ -69,6 +69,7 @@ class Config:
     extra: dict = field(default_factory=dict)
     default_interval: float = DEFAULT_INTERVAL  # `[defaults] interval`: the interval a new bridge starts with
     defaults_extra: dict = field(default_factory=dict)  # keys of `[defaults]` this version does not know
+    warnings: list[str] = field(default_factory=list, compare=False)  # readable but suspicious entries
 
     def find(self, key: str) -> BridgeConfig | None:
         """Return the bridge whose name (case-insensitive) or id is `key`."""
@@ -79,8 +80,10 @@ class Config:
 
 
 def validate_name(name: object, where: str = "name") -> str:
-    if not isinstance(name, str) or not name.strip():
-        raise ConfigError(f"{where} must be a non-empty string, got {name!r}.")
+    if name is None or (isinstance(name, str) and not name.strip()):
+        raise ConfigError(f"{where} is empty: give the bridge a short name such as prod.")
+    if not isinstance(name, str):
+        raise ConfigError(f"{where} must be text in quotes, got {name!r}.")
     name = name.strip()
     if len(name) > MAX_NAME_LENGTH:
         raise ConfigError(f"{where} {name[:20]!r}... is longer than {MAX_NAME_LENGTH} characters: choose a shorter name.")
@@ -112,26 +115,34 @@ def _bridge_from_toml(data: object, where: str) -> BridgeConfig:
         raise ConfigError(f"{where} must be a table, got {data!r}.")
     known = {"id", "name", "url", "probe", "interval", "allow_http"}
     bridge_id = data.get("id")
+    if bridge_id is None:
+        raise ConfigError(
+            f"{where} has no id: add the line id = \"{uuid.uuid4()}\" (a new random id), "
+            "or remove the entry and use bridgewatch add."
+        )
     try:
         uuid.UUID(str(bridge_id))
     except ValueError:
-        raise ConfigError(f"{where}.id is {bridge_id!r}: each bridge needs a UUID as its id.") from None
+        raise ConfigError(
+            f"{where}: id {bridge_id!r} is not a UUID: use id = \"{uuid.uuid4()}\" (a new random id). "
+            "A bridge's token is stored in the keychain under its id, so keep the old id where it worked."
+        ) from None
     allow_http = data.get("allow_http", False)
     if not isinstance(allow_http, bool):
-        raise ConfigError(f"{where}.allow_http must be true or false, got {allow_http!r}.")
+        raise ConfigError(f"{where}: allow_http must be true or false, got {allow_http!r}.")
     url = data.get("url")
     if not isinstance(url, str):
-        raise ConfigError(f"{where}.url must be a string, got {url!r}.")
+        raise ConfigError(f"{where}: url must be text in quotes, got {url!r}.")
     try:
         url = normalize_bridge_url(url, allow_http=allow_http).url
     except BridgeUrlError as exc:
-        raise ConfigError(f"{where}.url: {exc}") from None
+        raise ConfigError(f"{where}: {exc}") from None
     return BridgeConfig(
         id=str(bridge_id),
-        name=validate_name(data.get("name"), f"{where}.name"),
+        name=validate_name(data.get("name"), f"{where}: the name"),
         url=url,
-        probe=validate_probe(data.get("probe", ProbeKind.MONITORING.value), f"{where}.probe"),
-        interval=validate_interval(data.get("interval", DEFAULT_INTERVAL), f"{where}.interval"),
+        probe=validate_probe(data.get("probe", ProbeKind.MONITORING.value), f"{where}: probe"),
+        interval=validate_interval(data.get("interval", DEFAULT_INTERVAL), f"{where}: interval"),
         allow_http=allow_http,
         extra={key: value for key, value in data.items() if key not in known},
     )
@@ -160,7 +171,9 @@ def load_config(path: Path) -> Config:
     if not isinstance(raw_bridges, list):
         raise ConfigError(f"The config file {path}: bridges must be an array of tables ([[bridges]]).")
     try:
-        bridges = [_bridge_from_toml(entry, f"bridges[{index}]") for index, entry in enumerate(raw_bridges)]
+        bridges = [
+            _bridge_from_toml(entry, f"[[bridges]] entry {index + 1}") for index, entry in enumerate(raw_bridges)
+        ]
     except ConfigError as exc:
         raise ConfigError(f"The config file {path} has an invalid entry: {exc} It was left unchanged.") from None
 
@@ -175,7 +188,20 @@ def load_config(path: Path) -> Config:
                     "rename or remove one. It was left unchanged."
                 )
             seen[key] = bridge.id
-    return Config(bridges=bridges, extra=data, default_interval=default_interval, defaults_extra=defaults_extra)
+    warnings = []
+    for index, bridge in enumerate(bridges):
+        for key in bridge.extra:
+            warnings.append(
+                f"The config file {path}: [[bridges]] entry {index + 1} ({bridge.name}) has the unknown key "
+                f"{key!r}, which is kept but has no effect. Check its spelling."
+            )
+    return Config(
+        bridges=bridges,
+        extra=data,
+        default_interval=default_interval,
+        defaults_extra=defaults_extra,
+        warnings=warnings,
+    )
 
 
 def _defaults_from_toml(data: object, path: Path) -> tuple[float, dict]:

@@ -191,10 +191,18 @@ class Engine:
             await self._prober.aclose()
             self._prober = None
 
-    async def reconfigure(self, bridges: list[BridgeConfig]) -> None:
-        """Replace the watched bridges; new or changed ones are probed at once."""
+    async def reconfigure(self, bridges: list[BridgeConfig], token_reload: frozenset[str] = frozenset()) -> None:
+        """Replace the watched bridges; new or changed ones are probed at once.
+
+        Bridges whose ids are in `token_reload` read their token from the keychain again and
+        are probed at once, keeping their state and alert history.
+        """
         self._pending_config = None  # the constructor's list must not come back on the first check
         changed = await self._apply_config(bridges)
+        reload = [w for w in self._watched.values() if w.config.id in token_reload and w not in changed]
+        if reload:
+            await self._load_tokens(reload)
+            changed += reload
         if self._running:
             for watched in changed:
                 if watched.task is None or watched.task.done():

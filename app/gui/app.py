@@ -10,7 +10,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt, QTimer
+from PySide6.QtCore import QFileSystemWatcher, QObject, Qt, QTimer
 from PySide6.QtNetwork import QNetworkInformation
 from PySide6.QtWidgets import QApplication, QDockWidget, QMenu, QSystemTrayIcon, QToolBar, QToolButton, QWidget
 
@@ -159,10 +159,46 @@ class TrayApp(QObject):
 
     def _on_engine_status(self, status: EngineStatus) -> None:
         self.tray.set_engine_status(status)
+        offline_text = ""
         if status.offline:
-            self.window.show_banner("Offline: monitoring paused. Bridgewatch checks again 30 s after the network returns.")
-        elif self.tray_available:
-            self.window.show_banner("")
+            offline_text = "Offline: monitoring paused. Bridgewatch checks again 30 s after the network returns."
+        self.window.set_notice("offline", offline_text)
+
+    def watch_config(self, path: Path) -> None:
+        """Apply edits of the config file made outside the app, such as `bridgewatch add` or a text editor."""
+        self._config_path = path
+        self._config_watcher = QFileSystemWatcher(self)
+        self._config_timer = QTimer(self)
+        self._config_timer.setSingleShot(True)
+        self._config_timer.setInterval(500)  # an editor may write a file in several steps
+        self._config_timer.timeout.connect(self._reload_config_from_disk)
+        self._config_watcher.directoryChanged.connect(self._config_timer.start)
+        self._config_watcher.fileChanged.connect(self._config_timer.start)
+        self._watch_config_paths()
+
+    def _watch_config_paths(self) -> None:
+        # An atomic save replaces the file, which drops it from the watcher: add it back each time.
+        path = self._config_path
+        if path.parent.is_dir() and str(path.parent) not in self._config_watcher.directories():
+            self._config_watcher.addPath(str(path.parent))
+        if path.is_file() and str(path) not in self._config_watcher.files():
+            self._config_watcher.addPath(str(path))
+
+    def _reload_config_from_disk(self) -> None:
+        self._watch_config_paths()
+        try:
+            config = load_config(self._config_path)
+        except ConfigError as exc:
+            log.error("%s", exc)
+            self.window.set_notice("config", f"{exc} Monitoring goes on with the bridges as they were.")
+            self.tray.set_config_problem(True)
+            return
+        self.window.set_notice("config", "")
+        self.window.set_notice("config-warnings", "\n".join(config.warnings))
+        self.tray.set_config_problem(False)
+        if config.bridges != self.bridges:
+            log.info("The config file changed on disk: %d bridges", len(config.bridges))
+            self.setup.apply_config()
 
     def _on_inbox_changed(self) -> None:
         self.tray.set_unseen(self.notifier.inbox.unseen)
@@ -249,6 +285,7 @@ def run_gui(*, demo: bool = False, verbose: bool = False) -> int:
     """Start the tray app on the user's config, or on the demo bridges; return the exit code."""
     demo_handle = None
     config_error = ""
+    config_warnings: list[str] = []
     policy_settings = PolicySettings()
     if demo:
         from app.core.demo import DEMO_POLICY
@@ -260,6 +297,7 @@ def run_gui(*, demo: bool = False, verbose: bool = False) -> int:
         try:
             config = load_config(app_paths().config_file)
             bridges = config.bridges
+            config_warnings = config.warnings
             policy_settings = PolicySettings.from_dict(config.extra.get("alerts", {}))
         except (ConfigError, PolicySettingsError) as exc:
             bridges, config_error = [], f"{exc}"
@@ -292,7 +330,11 @@ def run_gui(*, demo: bool = False, verbose: bool = False) -> int:
     # Closing the window must not end a tray app; with no tray the window is the app.
     app.setQuitOnLastWindowClosed(not tray_app.tray_available)
     if config_error:
-        tray_app.window.show_banner(config_error)
+        tray_app.window.set_notice("config", config_error)
+        tray_app.tray.set_config_problem(True)
+    tray_app.window.set_notice("config-warnings", "\n".join(config_warnings))
+    if not demo:
+        tray_app.watch_config(paths.config_file)
     if demo:
         tray_app.window.setWindowTitle(f"Bridgewatch demo (temporary profile {profile})")
     instance.activated.connect(lambda: tray_app.open_window(""))

@@ -372,9 +372,8 @@ class SetupController(QObject):
     def apply_config(self, token_reload: set[str] = frozenset()) -> None:
         """Re-read the config and give the new bridge list to the window, the tray and the engine.
 
-        Bridges in `token_reload` got a new or removed token. NOTE: the engine reads a token
-        only when a bridge's settings change, so such a bridge is dropped and added again,
-        which restarts its history.
+        Bridges in `token_reload` got a new or removed token: the engine reads it again and
+        probes them at once, keeping their state and alert history.
         """
         config = self._load_config()
         if config is None:
@@ -384,16 +383,14 @@ class SetupController(QObject):
         snapshots = []
         for bridge in bridges:
             previous = known.get(bridge.id)
-            if previous is None or bridge.id in token_reload:
+            if previous is None:
                 snapshots.append(BridgeSnapshot(id=bridge.id, name=bridge.name, url=bridge.url, probe=bridge.probe))
             else:
                 snapshots.append(replace(previous, name=bridge.name, url=bridge.url, probe=bridge.probe))
         self.tray_app.bridges = list(bridges)
         self.tray_app.tray.set_bridges(snapshots)
         self.window.set_bridges(snapshots)
-        if token_reload:
-            self.tray_app.worker.reconfigure([b for b in bridges if b.id not in token_reload])
-        self.tray_app.worker.reconfigure(list(bridges))
+        self.tray_app.worker.reconfigure(list(bridges), frozenset(token_reload))
 
     def _reload_token_if_unavailable(self, bridge_id: str) -> None:
         """On "Check now", read the token again if the keychain was locked or empty at the last read."""

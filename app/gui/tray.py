@@ -86,6 +86,11 @@ class TrayIcon(QObject):
         self.badge = False
 
         self.menu = QMenu()
+        self._config_problem = False
+        self._config_action = QAction("Config file invalid: see the window", self.menu)
+        self._config_action.setVisible(False)
+        self._config_action.triggered.connect(self._on_open_clicked)
+        self.menu.addAction(self._config_action)
         self._offline_action = QAction("Offline: monitoring paused", self.menu)
         self._offline_action.setEnabled(False)
         self._offline_action.setVisible(False)
@@ -156,6 +161,11 @@ class TrayIcon(QObject):
         self._snapshots[snapshot.id] = snapshot
         self._refresh()
 
+    def set_config_problem(self, problem: bool) -> None:
+        """Flag a config file that could not be read: monitoring may be running on old settings."""
+        self._config_problem = problem
+        self._refresh()
+
     def set_engine_status(self, status: EngineStatus) -> None:
         self._engine = status
         self._refresh()
@@ -177,10 +187,14 @@ class TrayIcon(QObject):
         snapshots = list(self._snapshots.values())
         self._empty_action.setVisible(not snapshots)
         self._offline_action.setVisible(self._engine.offline)
+        self._config_action.setVisible(self._config_problem)
         paused = bool(self._engine.paused_until or self._engine.paused_until_recovery)
         self.resume_action.setEnabled(paused)
         self.pause_menu.setTitle("Notifications paused" if paused else "Pause notifications")
-        if not snapshots:
+        if self._config_problem and not snapshots:
+            self.status = BridgeStatus.DEGRADED  # nothing is monitored: that is a warning, not calm
+            icon = status_icon(BridgeStatus.DEGRADED)
+        elif not snapshots:
             self.status = BridgeStatus.UNKNOWN
             icon = app_icon()
         elif self._engine.offline:
@@ -191,7 +205,10 @@ class TrayIcon(QObject):
             icon = status_icon(self.status)
         self.badge = bool(self._unseen)
         self.icon.setIcon(with_badge(icon) if self.badge else icon)
-        self.icon.setToolTip(tooltip_text(snapshots, self._engine, len(self._unseen)))
+        tooltip = tooltip_text(snapshots, self._engine, len(self._unseen))
+        if self._config_problem:
+            tooltip = "Bridgewatch: the config file is invalid\n" + tooltip
+        self.icon.setToolTip(tooltip)
 
     def _on_menu(self, action: QAction) -> None:
         data = action.data()

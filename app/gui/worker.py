@@ -121,9 +121,12 @@ class EngineWorker(QObject):
     def set_network_available(self, available: bool) -> None:
         self._call("set_network_available", available)
 
-    def reconfigure(self, bridges: list[BridgeConfig]) -> None:
+    def reconfigure(self, bridges: list[BridgeConfig], token_reload: frozenset[str] = frozenset()) -> None:
+        """Give the engine a new bridge list; `token_reload` names bridges whose token changed."""
         if self._loop is not None and self._engine is not None and not self._loop.is_closed():
-            asyncio.run_coroutine_threadsafe(self._engine.reconfigure(bridges), self._loop)
+            asyncio.run_coroutine_threadsafe(
+                self._engine.reconfigure(list(bridges), frozenset(token_reload)), self._loop
+            )
 
     def stop(self, timeout: float = 1.0) -> bool:
         """Cancel every poll, hanging ones included; return True when the thread ended in time."""
