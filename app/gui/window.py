@@ -40,7 +40,7 @@ _ID_ROLE = Qt.ItemDataRole.UserRole
 def _local_time(moment: datetime | None) -> str:
     if moment is None:
         return "-"
-    return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
 
 
 def _ago(moment: datetime | None, now: datetime) -> str:
@@ -274,8 +274,9 @@ class DetailWindow(QMainWindow):
         self.components.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.components.setAlternatingRowColors(True)
         header_view = self.components.horizontalHeader()
-        header_view.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header_view.setStretchLastSection(True)
+        # Equal shares of the width: sizing to contents squeezed the columns of an empty table.
+        header_view.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.components.setWordWrap(False)
         layout.addWidget(self.components, 1)
         return page
 
@@ -392,7 +393,13 @@ class DetailWindow(QMainWindow):
         self.fields["latency"].setText(f"{latency:.0f} ms" if latency is not None else "-")
         self.fields["http"].setText(str(result.http_status) if result and result.http_status else "-")
         error = result.error if result else None
-        self.fields["error"].setText(f"{error.message}\n{error.hint}".strip() if error else "None")
+        if error is None:
+            error_text = "None"
+        elif error.message == snapshot.summary:
+            error_text = error.hint or "See the summary above."  # the summary already states the message
+        else:
+            error_text = f"{error.message}\n{error.hint}".strip()
+        self.fields["error"].setText(error_text)
         self.fields["error"].setStyleSheet("color: #b71c1c;" if error else "")
 
         components = result.components if result else ()
