@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import functools
+import sys
 from importlib.resources import as_file, files
 
 from PySide6.QtGui import QIcon
 
 from app.core.model import BridgeStatus
 
-__all__ = ["status_icon", "app_icon", "icon_file"]
+__all__ = ["status_icon", "tray_status_icon", "app_icon", "icon_file"]
 
 
 def icon_file(name: str):
@@ -28,6 +29,20 @@ def _load(name: str) -> QIcon:
 
 def status_icon(status: BridgeStatus) -> QIcon:
     return _load(status.value)
+
+
+@functools.cache
+def tray_status_icon(status: BridgeStatus) -> QIcon:
+    """Return the tray icon for `status`.
+
+    On macOS this is a monochrome template that the menu bar tints for light and dark mode;
+    elsewhere the coloured icon, whose white outline keeps it readable on dark panels.
+    """
+    if sys.platform != "darwin":
+        return status_icon(status)
+    icon = QIcon(_load(f"mono-{status.value}"))
+    icon.setIsMask(True)
+    return icon
 
 
 def app_icon() -> QIcon:

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 from app.core.engine import EngineStatus
 from app.core.inbox import InboxEntry
 from app.core.model import BridgeSnapshot, BridgeStatus, worst_status
-from app.gui.icons import app_icon, status_icon
+from app.gui.icons import app_icon, status_icon, tray_status_icon
 
 __all__ = ["TrayIcon", "tooltip_text", "SNOOZE_CHOICES"]
 
@@ -193,16 +193,16 @@ class TrayIcon(QObject):
         self.pause_menu.setTitle("Notifications paused" if paused else "Pause notifications")
         if self._config_problem and not snapshots:
             self.status = BridgeStatus.DEGRADED  # nothing is monitored: that is a warning, not calm
-            icon = status_icon(BridgeStatus.DEGRADED)
+            icon = tray_status_icon(BridgeStatus.DEGRADED)
         elif not snapshots:
             self.status = BridgeStatus.UNKNOWN
             icon = app_icon()
         elif self._engine.offline:
             self.status = BridgeStatus.UNKNOWN  # monitoring paused: no bridge state is current
-            icon = status_icon(BridgeStatus.UNKNOWN)
+            icon = tray_status_icon(BridgeStatus.UNKNOWN)
         else:
             self.status = worst_status(s.shown_status for s in snapshots)
-            icon = status_icon(self.status)
+            icon = tray_status_icon(self.status)
         self.badge = bool(self._unseen)
         self.icon.setIcon(with_badge(icon) if self.badge else icon)
         tooltip = tooltip_text(snapshots, self._engine, len(self._unseen))

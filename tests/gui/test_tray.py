@@ -71,3 +71,16 @@ def test_each_status_has_distinct_icon(qtbot):
     for index, first in enumerate(statuses):
         for second in statuses[index + 1:]:
             assert images[first] != images[second], (first, second)
+
+
+def test_monochrome_templates_distinct(qtbot):
+    """The macOS menu-bar templates differ by shape alone, since the menu bar tints them."""
+    from app.gui.icons import _load
+
+    images = {status: _load(f"mono-{status.value}").pixmap(32, 32).toImage() for status in BridgeStatus}
+    for status, image in images.items():
+        assert not image.isNull(), status
+    statuses = list(images)
+    for index, first in enumerate(statuses):
+        for second in statuses[index + 1:]:
+            assert images[first] != images[second], (first, second)
