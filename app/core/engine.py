@@ -11,12 +11,14 @@ from typing import Callable
 
 from app.core.clock import Clock, SystemClock, to_datetime
 from app.core.config import BridgeConfig, atomic_write
+from app.core.history import PRUNE_EVERY, Recorder, tray_recorder
 from app.core.model import BridgeSnapshot, BridgeStatus, ErrorKind, ProbeError, ProbeResult
 from app.core.netcheck import has_default_route
 from app.core.policy import Alert, AlertPolicy, PolicySettings
 from app.core.probe import Prober
 from app.core.state import BridgeState, Transition
 from app.core.tokens import TokenStore, TokenUnavailable
+from app.core.versionwatch import apply_minimum
 
 __all__ = ["Engine", "EngineListener", "EngineStatus", "SLEEP_JUMP"]
 
@@ -72,8 +74,14 @@ class Engine:
         clock: Clock | None = None,
         state_file: Path | None = None,
         reference_check: Callable[[], bool] = has_default_route,
+        recorder: Recorder | None = None,
     ) -> None:
         self._tokens = tokens
+        # The history and the certificate and version watch. The tray app passes only
+        # `state_file`, so it gets the history file in the data folder.
+        if recorder is None:
+            recorder = tray_recorder(state_file) if state_file is not None else Recorder(None)
+        self.recorder = recorder
         self._listener = listener or EngineListener()
         self._prober = prober
         self.policy = policy or AlertPolicy(PolicySettings())
@@ -175,6 +183,7 @@ class Engine:
             helpers = [
                 asyncio.create_task(self._run_timers(), name="policy-timers"),
                 asyncio.create_task(self._watch_sleep(), name="sleep-watch"),
+                asyncio.create_task(self._prune_history(), name="history-retention"),
             ]
             await asyncio.Event().wait()  # the tasks do the work until cancelled
         finally:
@@ -184,6 +193,7 @@ class Engine:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             self._save_state()
+            self.recorder.close()
             await self.aclose()
 
     async def aclose(self) -> None:
@@ -234,6 +244,12 @@ class Engine:
         else:
             self.policy.snooze(bridge_id, until, now)
         self._after_command(bridge_id)
+
+    def set_policy_settings(self, settings: PolicySettings) -> None:
+        """Apply new alert settings to every bridge; open incidents and snoozes are kept."""
+        self.policy.settings = settings
+        log.info("Alert settings changed")
+        self._poke_timers()
 
     def pause(self, until: float | None) -> None:
         """Silence every bridge until `until`, or until all recover when None."""
@@ -319,6 +335,16 @@ class Engine:
             self._report_status()
             self._save_state()
 
+    async def _prune_history(self) -> None:
+        """Apply the history retention at start and then every hour, off the loop."""
+        while True:
+            await asyncio.to_thread(self.recorder.prune_file, self._clock.time())
+            await asyncio.sleep(PRUNE_EVERY)
+
+    def forget_history(self, bridge_id: str) -> None:
+        """Delete a removed bridge's history; the GUI calls this through `call_threadsafe`."""
+        self.recorder.forget(bridge_id)
+
     def _poke_timers(self) -> None:
         if self._timer_changed is not None:
             self._timer_changed.set()
@@ -357,6 +383,7 @@ class Engine:
             )
         prober = await self._ensure_prober()
         result = await prober.probe(config.url, config.probe, watched.token, allow_http=config.allow_http)
+        result = apply_minimum(result, self.recorder.minimum_version(config.id, config.name))
         # Every probe is logged at DEBUG; a change of status is logged at INFO in _poll.
         log.debug(
             "Bridge %s (%s): %s, %s ms, %s",
@@ -402,6 +429,8 @@ class Engine:
             self.request_check(bridge_id)  # a shared cause shows on every bridge at once
         self._listener.snapshot(self._snapshot(watched))
         self._deliver(alerts)
+        incident = self.policy.open_incidents().get(config.id)
+        self._deliver(self.recorder.after_poll(config, result, incident, detail, now, watched.state.snapshot.status))
         self._poke_timers()
         self._save_state()
 

@@ -113,6 +113,10 @@ class TrayApp(QObject):
         snooze_menu.addSeparator()
         snooze_menu.addAction("Cancel snooze").triggered.connect(lambda: self._snooze_selected("cancel"))
         self.snooze_button.setMenu(snooze_menu)
+        self.snooze_button.setEnabled(False)
+        self.window.bridge_list.currentItemChanged.connect(
+            lambda *_: self.snooze_button.setEnabled(self.window.selected_id() is not None)
+        )
         toolbar.addWidget(self.snooze_button)
         self.window.addToolBar(Qt.ToolBarArea.TopToolBarArea, toolbar)
 

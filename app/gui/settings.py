@@ -29,6 +29,8 @@ from app.core.bridges import BridgeManager, TokenChange
 from app.core.config import MAX_INTERVAL, MIN_INTERVAL, ConfigError, load_config, save_config
 from app.core.model import BridgeSnapshot, ErrorKind
 from app.core.paths import AppPaths, app_paths
+from app.core.policy import PolicySettings, PolicySettingsError
+from app.core.timefmt import format_duration
 from app.core.tokens import TokenStore, TokenUnavailable
 from app.gui.dialogs import BridgeDialog
 
@@ -38,6 +40,15 @@ log = logging.getLogger(__name__)
 
 _NOTE_STYLE = "color: palette(placeholder-text);"
 _FILE_FILTER = "Bridge lists (*.toml);;All files (*)"
+NOTIFICATION_CHOICES = (
+    ("notify_unhealthy", "Notify when a bridge is unhealthy"),
+    ("notify_degraded", "Notify when a bridge is degraded (a component stopped reporting)"),
+    ("notify_unreachable", "Notify when a bridge is unreachable"),
+    ("notify_unauthorized", "Notify when a bridge rejects its token"),
+    ("notify_recovery", "Notify when a bridge recovers"),
+    ("notify_reminders", "Remind me while a problem lasts"),
+    ("remind_degraded", "Remind me of degraded bridges too"),
+)
 TRAY_RECHECK_MS = 5000
 TRAY_RECHECKS = 24  # so two minutes in all
 
@@ -64,6 +75,7 @@ class SettingsDialog(QDialog):
         self.autostart = autostart
         self._launch = launch
         self.bridges_changed = False
+        self.alerts_changed = False
         self.setWindowTitle("Settings")
         self.setMinimumWidth(560)
 
@@ -89,6 +101,27 @@ class SettingsDialog(QDialog):
         self.apply_to_all.setAccessibleName("Apply the interval to every configured bridge")
         self.apply_to_all.setEnabled(bool(config.bridges))
         checks_form.addRow("", self.apply_to_all)
+
+        self.alert_settings = self._current_alert_settings(config)
+        notifications = QGroupBox("Notifications")
+        notifications_layout = QVBoxLayout(notifications)
+        self.notify_boxes: dict[str, QCheckBox] = {}
+        for key, label in NOTIFICATION_CHOICES:
+            box = QCheckBox(label)
+            box.setAccessibleName(label)
+            box.setChecked(getattr(self.alert_settings, key))
+            notifications_layout.addWidget(box)
+            self.notify_boxes[key] = box
+        timing = QLabel(
+            f"A problem is notified after {self.alert_settings.confirm_bad} failed checks in a row; reminders come "
+            f"after {format_duration(self.alert_settings.reminder_first)},\n"
+            f"{format_duration(self.alert_settings.reminder_second)}, then every "
+            f"{format_duration(self.alert_settings.reminder_repeat)}. "
+            "The [alerts] table in the config file holds the other numbers."
+        )
+        # Two fixed lines: a word-wrapped label is given too little height in this dialog.
+        timing.setStyleSheet(_NOTE_STYLE)
+        notifications_layout.addWidget(timing)
 
         startup = QGroupBox("Start")
         startup_layout = QVBoxLayout(startup)
@@ -135,11 +168,15 @@ class SettingsDialog(QDialog):
 
         layout = QVBoxLayout(self)
         layout.addWidget(checks)
+        layout.addWidget(notifications)
         layout.addWidget(startup)
         layout.addWidget(keychain)
         layout.addWidget(self.error_label)
         layout.addStretch(1)
         layout.addWidget(buttons)
+        # Qt opens the dialog at its minimum height, which clips the notes under the checkboxes.
+        self.resize(self.sizeHint())
+        self.setMinimumHeight(self.sizeHint().height())
 
     def save(self) -> None:
         """Write the settings; on failure show the message and keep the dialog open."""
@@ -163,10 +200,35 @@ class SettingsDialog(QDialog):
             self.autostart.disable()
             log.info("Start at login turned off: %s", self.autostart.location)
 
+    @staticmethod
+    def _current_alert_settings(config) -> PolicySettings:
+        try:
+            return PolicySettings.from_dict(config.extra.get("alerts", {}))
+        except PolicySettingsError:
+            return PolicySettings()  # the banner reports the bad table; the boxes start from the defaults
+
+    def chosen_alert_settings(self) -> PolicySettings:
+        """Return the alert policy settings with the notification boxes applied."""
+        return replace(self.alert_settings, **{key: box.isChecked() for key, box in self.notify_boxes.items()})
+
     def _save_config(self) -> None:
         config = load_config(self.paths.config_file)
         interval = float(self.interval_spin.value())
         changed = interval != config.default_interval
+        alerts = dict(config.extra.get("alerts", {})) if isinstance(config.extra.get("alerts"), dict) else {}
+        defaults = PolicySettings()
+        for key, box in self.notify_boxes.items():
+            if box.isChecked() == getattr(defaults, key):
+                alerts.pop(key, None)  # only changed values are written, so new defaults apply later
+            else:
+                alerts[key] = box.isChecked()
+        if alerts != config.extra.get("alerts", {}):
+            changed = True
+            if alerts:
+                config.extra["alerts"] = alerts
+            else:
+                config.extra.pop("alerts", None)
+        self.alerts_changed = self.chosen_alert_settings() != self.alert_settings
         config.default_interval = interval
         if self.apply_to_all.isChecked():
             updated = [replace(bridge, interval=interval) for bridge in config.bridges]
@@ -347,6 +409,8 @@ class SetupController(QObject):
         def saved() -> None:
             if dialog.bridges_changed:
                 self.apply_config()
+            if dialog.alerts_changed:
+                self.tray_app.worker.set_policy_settings(dialog.chosen_alert_settings())
 
         self._show_dialog(dialog, saved)
 

@@ -118,6 +118,10 @@ class EngineWorker(QObject):
     def resume(self) -> None:
         self._call("resume")
 
+    def set_policy_settings(self, settings) -> None:
+        """Use new alert policy settings (PolicySettings) from the next decision on."""
+        self._call("set_policy_settings", settings)
+
     def set_network_available(self, available: bool) -> None:
         self._call("set_network_available", available)
 

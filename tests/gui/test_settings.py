@@ -136,3 +136,30 @@ def test_settings_has_accessible_names(open_settings):
     assert dialog.interval_spin.accessibleName() == "Default check interval in seconds"
     assert dialog.start_at_login.accessibleName() == "Start Bridgewatch when I log in"
 
+
+
+def test_notification_types_saved_and_applied(qtbot, tmp_path, monkeypatch):
+    """Unticking a notification type writes only that change to [alerts] and reaches the policy."""
+    from app.core.config import load_config
+    from app.core.paths import app_paths
+    from app.core.tokens import MemoryKeyring, TokenStore
+    from app.gui.settings import SettingsDialog
+
+    monkeypatch.setenv("BRIDGEWATCH_HOME", str(tmp_path / "home"))
+
+    class NoAutostart:
+        location = "nowhere"
+
+        def is_enabled(self):
+            return False
+
+    dialog = SettingsDialog(app_paths(), TokenStore(MemoryKeyring()), NoAutostart())
+    qtbot.addWidget(dialog)
+    assert dialog.notify_boxes["notify_degraded"].isChecked()
+    assert not dialog.notify_boxes["remind_degraded"].isChecked()
+    dialog.notify_boxes["notify_degraded"].setChecked(False)
+    dialog.save()
+
+    assert dialog.alerts_changed
+    assert dialog.chosen_alert_settings().notify_degraded is False
+    assert load_config(app_paths().config_file).extra["alerts"] == {"notify_degraded": False}
