@@ -30,7 +30,7 @@ class SystemClock(Clock):
 
 
 class FakeClock(Clock):
-    """A clock that moves only when told. `sleep` moves wall time but not monotonic time."""
+    """A clock that moves only when the test moves it. `sleep` moves wall time but not monotonic time."""
 
     def __init__(self, start: float = 1_767_225_600.0) -> None:  # 2026-01-01T00:00:00Z
         self._wall = start

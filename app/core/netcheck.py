@@ -1,4 +1,4 @@
-"""The reference check for "is this computer offline?", answered without sending any traffic."""
+"""The reference check for "is this computer offline?", made without sending any traffic."""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 The timeline is JSON: `bridges` (names with optional per-bridge settings), optional
 `settings` (alert policy settings for every bridge), optional `end` (seconds) and `events`,
 each either a probe outcome `{"t", "bridge", "status", "components"}` that sets what the
-bridge answers from `t` on, or a machine event `{"t", "event"}` with `offline`, `online`,
+bridge returns from `t` on, or a machine event `{"t", "event"}` with `offline`, `online`,
 `sleep` (with `seconds`), `snooze` (with `bridge` and `seconds`, or `"seconds": null` for
 "until it recovers") or `pause` (with `seconds`). Probes happen when the policy's own
 schedule says, so detection latency shows in the output.
@@ -110,13 +110,13 @@ def run_replay(timeline: object, settings: PolicySettings | None = None, *, seed
     end = float(end) if end is not None else last + 3600.0
 
     answers = {name: _Answer() for name in names}
-    # The queue holds (time, order, action, bridge): machine events sort before probes at equal times.
+    # Queue entries are (time, order, action, bridge): machine events sort before probes at equal times.
     queue: list[tuple[float, int, str, str]] = []
     for index, event in enumerate(parsed):
         heapq.heappush(queue, (event["t"], 0, f"event:{index}", ""))
 
-    # Each bridge has at most one probe planned; an entry in the queue that no longer
-    # matches its plan was replaced by an earlier one and is skipped.
+    # Each bridge has at most one probe planned. A queue entry that no longer matches the
+    # plan was replaced by an earlier probe, so it is skipped.
     planned: dict[str, float | None] = {}
 
     def plan_probe(bridge_name: str, at: float) -> None:

@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 ACTION_OPEN = "open-details"
 ACTION_SNOOZE = "snooze-1h"
 DISPLAY_MS = 10_000
-_PROBE_TIMEOUT = 3.0  # seconds to wait for the notification service to answer at start-up
+_PROBE_TIMEOUT = 3.0  # seconds to wait for the notification service to respond at start-up
 
 
 class BackendUnavailable(Exception):
@@ -65,7 +65,7 @@ class NativeBackend:
             capabilities = self._run(self._notifier.get_capabilities(), _PROBE_TIMEOUT)
         except Exception as exc:  # noqa: BLE001 (D-Bus and platform errors vary by backend)
             self.close()
-            raise BackendUnavailable(f"no notification service answered ({type(exc).__name__}: {exc})") from None
+            raise BackendUnavailable(f"no notification service responded ({type(exc).__name__}: {exc})") from None
         self.supports_buttons = Capability.BUTTONS in capabilities
         self.supports_click = Capability.ON_CLICKED in capabilities
 
