@@ -408,7 +408,7 @@ def test_import_invalid_imports_nothing(manager, tmp_path, config_path):
     with pytest.raises(ConfigError) as caught:
         manager.import_from(source)
 
-    assert "bridges[1].url" in str(caught.value)
+    assert "[[bridges]] entry 2" in str(caught.value)
     assert "Nothing was imported" in str(caught.value)
     assert not config_path.exists()
 

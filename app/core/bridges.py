@@ -22,11 +22,11 @@ from app.core.config import (
     Config,
     ConfigError,
     atomic_write,
+    bridge_settings_from_toml,
     load_config,
     save_config,
     validate_interval,
     validate_name,
-    validate_probe,
 )
 from app.core.diagnosis import token_problem
 from app.core.model import ProbeKind
@@ -390,7 +390,7 @@ def parse_import(text: str, source: str) -> tuple[list[BridgeConfig], list[str]]
     ignored: list[str] = []
     names: set[str] = set()
     for index, entry in enumerate(raw):
-        where = f"bridges[{index}]"
+        where = f"[[bridges]] entry {index + 1}"
         try:
             bridge = _bridge_from_entry(entry, where)
         except (ConfigError, BridgeUrlError) as exc:
@@ -405,20 +405,4 @@ def parse_import(text: str, source: str) -> tuple[list[BridgeConfig], list[str]]
 
 
 def _bridge_from_entry(entry: dict, where: str) -> BridgeConfig:
-    allow_http = entry.get("allow_http", False)
-    if not isinstance(allow_http, bool):
-        raise ConfigError(f"{where}.allow_http must be true or false, got {allow_http!r}.")
-    url = entry.get("url")
-    if not isinstance(url, str):
-        raise ConfigError(f"{where}.url must be a string, got {url!r}.")
-    try:
-        normalized = normalize_bridge_url(url, allow_http=allow_http).url
-    except BridgeUrlError as exc:
-        raise ConfigError(f"{where}.url: {exc}") from None
-    return BridgeConfig(
-        name=validate_name(entry.get("name"), f"{where}.name"),
-        url=normalized,
-        probe=validate_probe(entry.get("probe", ProbeKind.MONITORING.value), f"{where}.probe"),
-        interval=validate_interval(entry.get("interval", 60.0), f"{where}.interval"),
-        allow_http=allow_http,
-    )
+    return BridgeConfig(**bridge_settings_from_toml(entry, where))

@@ -127,6 +127,18 @@ def _bridge_from_toml(data: object, where: str) -> BridgeConfig:
             f"{where}: id {bridge_id!r} is not a UUID: use id = \"{uuid.uuid4()}\" (a new random id). "
             "A bridge's token is stored in the keychain under its id, so keep the old id where it worked."
         ) from None
+    return BridgeConfig(
+        id=str(bridge_id),
+        **bridge_settings_from_toml(data, where),
+        extra={key: value for key, value in data.items() if key not in known},
+    )
+
+
+def bridge_settings_from_toml(data: dict, where: str, default_interval: float = DEFAULT_INTERVAL) -> dict:
+    """Validate a bridge table's settings; return name, url, probe, interval and allow_http.
+
+    Raises ConfigError naming `where`, the field and the fix.
+    """
     allow_http = data.get("allow_http", False)
     if not isinstance(allow_http, bool):
         raise ConfigError(f"{where}: allow_http must be true or false, got {allow_http!r}.")
@@ -137,15 +149,13 @@ def _bridge_from_toml(data: object, where: str) -> BridgeConfig:
         url = normalize_bridge_url(url, allow_http=allow_http).url
     except BridgeUrlError as exc:
         raise ConfigError(f"{where}: {exc}") from None
-    return BridgeConfig(
-        id=str(bridge_id),
-        name=validate_name(data.get("name"), f"{where}: the name"),
-        url=url,
-        probe=validate_probe(data.get("probe", ProbeKind.MONITORING.value), f"{where}: probe"),
-        interval=validate_interval(data.get("interval", DEFAULT_INTERVAL), f"{where}: interval"),
-        allow_http=allow_http,
-        extra={key: value for key, value in data.items() if key not in known},
-    )
+    return {
+        "name": validate_name(data.get("name"), f"{where}: the name"),
+        "url": url,
+        "probe": validate_probe(data.get("probe", ProbeKind.MONITORING.value), f"{where}: probe"),
+        "interval": validate_interval(data.get("interval", default_interval), f"{where}: interval"),
+        "allow_http": allow_http,
+    }
 
 
 def load_config(path: Path) -> Config:
