@@ -24,6 +24,17 @@ from app.core.config import (
 )
 from app.core.engine import Engine
 from app.core.export import check_document
+from app.core.history import (
+    DAY,
+    HISTORY_FILE,
+    HistoryError,
+    HistoryReader,
+    Recorder,
+    WatchSettings,
+    csv_rows,
+    forget_bridge,
+    has_history,
+)
 from app.core.logs import setup_logging
 from app.core.model import BridgeSnapshot, ErrorKind, ProbeKind, worst_status
 from app.core.paths import app_paths
@@ -63,6 +74,9 @@ def _build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="start the tray app on three simulated bridges, with a temporary profile and keyring",
     )
+    # Hidden: imports every module of the app and checks its data files, so a frozen bundle
+    # that lacks one fails here instead of in front of a user.
+    parser.add_argument("--self-test", action="store_true", help=argparse.SUPPRESS)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     add = commands.add_parser(
@@ -112,6 +126,9 @@ def _build_parser() -> argparse.ArgumentParser:
 
     remove = commands.add_parser("remove", help="remove a bridge and delete its token from the keychain")
     remove.add_argument("name", help="the bridge's name or id")
+    remove.add_argument(
+        "--delete-history", action="store_true", help="also delete its recorded history (kept by default)"
+    )
 
     check = commands.add_parser(
         "check",
@@ -146,6 +163,38 @@ def _build_parser() -> argparse.ArgumentParser:
     replay.add_argument("timeline", metavar="TIMELINE.json", help="the timeline file")
     replay.add_argument("--seed", type=int, default=0, help="seed for the interval jitter (default 0)")
 
+    history = commands.add_parser(
+        "history",
+        help="print a bridge's recorded probe results and its uptime",
+        description=(
+            "Print the probe results the tray app recorded for a bridge, with its uptime over 24 hours, "
+            "7 days and 30 days. Time the app was not running counts as no data, not as downtime."
+        ),
+    )
+    history.add_argument("name", help="the bridge's name or id (also a removed bridge whose history was kept)")
+    history.add_argument(
+        "--since",
+        metavar="DATE",
+        help="first result to print: an ISO 8601 date or date and time, local time unless it has a zone "
+        "(default: 24 hours ago for the table, every stored result for --csv)",
+    )
+    history.add_argument("--csv", action="store_true", help="print CSV: checked_at (UTC), status, latency_ms, "
+                         "http_status, error_kind")
+
+    diagnose = commands.add_parser(
+        "diagnose",
+        help="print a diagnostics report about a bridge for support; it never contains a token",
+        description=(
+            "Print the app and OS versions, the bridge's settings, its last 20 probe results, the last response "
+            "body, the TLS certificate, the last incident and the bridge's log lines. Tokens are never included."
+        ),
+    )
+    diagnose.add_argument("name", help="the bridge's name or id")
+    diagnose.add_argument(
+        "--mask", action="store_true", help="replace host names and IP addresses by placeholders, for sharing "
+        "outside the company"
+    )
+
     simulate = commands.add_parser(
         "simulate",
         help="serve a simulated bridge on 127.0.0.1",
@@ -166,6 +215,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     paths = app_paths()
 
+    if args.self_test:
+        return _self_test()
     if args.command is None:
         from app.gui.app import run_gui  # Qt is imported only for the tray app
 
@@ -181,6 +232,8 @@ def main(argv: list[str] | None = None) -> int:
         "check": _cmd_check,
         "simulate": _cmd_simulate,
         "replay": _cmd_replay,
+        "history": _cmd_history,
+        "diagnose": _cmd_diagnose,
     }
     try:
         return handlers[args.command](args)
@@ -319,7 +372,27 @@ def _cmd_remove(args) -> int:
     save_config(path, config)
     print(f"Removed {bridge.name} {token_note}.")
     log.info("Removed bridge %s (%s)", bridge.id, bridge.name)
+    _remove_history(bridge, args.delete_history)
     return EXIT_OK
+
+
+def _remove_history(bridge: BridgeConfig, delete: bool) -> None:
+    import sqlite3
+
+    history_file = app_paths().data_dir / HISTORY_FILE
+    if not has_history(history_file, bridge.id):
+        return
+    if not delete:
+        print(f"Its history was kept: `bridgewatch history {bridge.id}` prints it; "
+              "`remove --delete-history` deletes it with the bridge.")
+        return
+    try:
+        forget_bridge(history_file, bridge.id)
+    except (HistoryError, sqlite3.Error) as exc:
+        print(f"bridgewatch: the history of {bridge.name} was not deleted: {exc}", file=sys.stderr)
+        return
+    print(f"Deleted the history of {bridge.name}.")
+    log.info("Deleted the history of removed bridge %s", bridge.id)
 
 
 def _cmd_check(args) -> int:
@@ -343,8 +416,13 @@ def _cmd_check(args) -> int:
             bridges.append(bridge)
         bridges = bridges or config.bridges
         store = TokenStore()
+        try:
+            watch = WatchSettings.from_config_extra(config.extra)  # for the minimum version
+        except (HistoryError, ValueError) as exc:
+            raise ConfigError(f"The config file {path} has an invalid setting: {exc}") from None
 
-    snapshots = asyncio.run(_check(bridges, store, args.timeout))
+    recorder = Recorder(None, watch) if not args.url else None
+    snapshots = asyncio.run(_check(bridges, store, args.timeout, recorder))
     if args.url:
         snapshots = [_adhoc_hint(snapshot, args.token_env) for snapshot in snapshots]
     if args.json:
@@ -354,8 +432,10 @@ def _cmd_check(args) -> int:
     return worst_status(s.status for s in snapshots).exit_code
 
 
-async def _check(bridges: list[BridgeConfig], store: TokenStore, timeout: float) -> list[BridgeSnapshot]:
-    engine = Engine(bridges, tokens=store, prober=Prober(timeout=timeout))
+async def _check(
+    bridges: list[BridgeConfig], store: TokenStore, timeout: float, recorder=None
+) -> list[BridgeSnapshot]:
+    engine = Engine(bridges, tokens=store, prober=Prober(timeout=timeout), recorder=recorder)
     try:
         return await engine.check_once()
     finally:
@@ -457,4 +537,164 @@ def _cmd_replay(args) -> int:
         raise UsageError(str(exc)) from None
     for notification in notifications:
         print(json.dumps(notification))
+    return EXIT_OK
+
+
+def parse_since(text: str) -> float:
+    """Return epoch seconds for an ISO 8601 date or date and time; local time unless it has a zone."""
+    from datetime import datetime
+
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise UsageError(
+            f"--since {text!r} is not a date: use an ISO 8601 date such as 2026-03-01 or 2026-03-01T09:30."
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.astimezone()  # the local time zone
+    return moment.timestamp()
+
+
+def _open_history(key: str):
+    """Return (reader, bridge info) for a bridge name or id; raise UsageError when it has no history."""
+    reader = HistoryReader(app_paths().data_dir / HISTORY_FILE)
+    try:
+        config, _ = _load()
+        configured = config.find(key)
+        info = reader.find_bridge(configured.id if configured else key)
+    except BaseException:
+        reader.close()
+        raise
+    if info is None:
+        reader.close()
+        if configured is None:
+            raise UsageError(f"No bridge named {key!r}: `bridgewatch list` shows the configured bridges.")
+        raise UsageError(f"No history for {configured.name} yet: the tray app records it while it runs.")
+    return reader, info
+
+
+def _cmd_history(args) -> int:
+    import csv
+    import time
+    from datetime import datetime
+
+    since = parse_since(args.since) if args.since else None
+    try:
+        reader, info = _open_history(args.name)
+    except HistoryError as exc:
+        print(f"bridgewatch: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    now = time.time()
+    with reader:
+        if args.csv:
+            start = since or 0.0
+            samples = [s for s in reader.samples(info.id, start, now + DAY) if s.at >= start]
+            try:
+                csv.writer(sys.stdout, lineterminator="\n").writerows(csv_rows(samples))
+                sys.stdout.flush()
+            except BrokenPipeError:
+                # The reader (head, a pager) closed the pipe: stop quietly, as other command-line tools do.
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return EXIT_OK
+        start = since if since is not None else now - DAY
+        samples = [s for s in reader.samples(info.id, start, now + DAY) if s.at >= start]
+        uptimes = []
+        for label, days in (("24 h", 1), ("7 d", 7), ("30 d", 30)):
+            percent = reader.uptime(info.id, now - days * DAY, now).percent
+            uptimes.append(f"{label} {'no data' if percent is None else f'{percent:.2f} %'}")
+    print(f"{info.name}: uptime {', '.join(uptimes)}")
+    if not samples:
+        print("No results recorded in that period.")
+        return EXIT_OK
+    rows = [("TIME", "STATUS", "LATENCY", "HTTP", "ERROR")]
+    for sample in samples:
+        rows.append(
+            (
+                datetime.fromtimestamp(sample.at).astimezone().strftime("%Y-%m-%d %H:%M:%S"),
+                sample.status,
+                "-" if sample.latency_ms is None else f"{sample.latency_ms:.0f} ms",
+                "-" if sample.http_status is None else str(sample.http_status),
+                sample.error_kind or "-",
+            )
+        )
+    _print_table(rows)
+    return EXIT_OK
+
+
+def _self_test() -> int:
+    """Import every app module and check the files it reads at run time; print one line per check.
+
+    Returns 0 when everything was found, 1 otherwise. The module list comes from walking the
+    app package, which inside a frozen bundle lists what the bundle holds, so a caller that
+    wants to catch a module missing from the bundle compares the printed names with the source.
+    """
+    import importlib
+    import pkgutil
+    import traceback
+
+    import app
+    from app.core.model import BridgeStatus
+
+    # app.__main__ is left out: importing it runs main() again.
+    found = pkgutil.walk_packages(app.__path__, "app.")
+    names = ["app"] + sorted(module.name for module in found if module.name != "app.__main__")
+    # Imported by the app only inside functions or chosen by platform: checked by name.
+    names += ["app.resources", "app.resources.icons", "desktop_notifier", "keyring.backends.SecretService"]
+    failures = 0
+    for name in dict.fromkeys(names):
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001 (any import error is a failed check, reported in full)
+            failures += 1
+            print(f"FAIL import {name}\n{traceback.format_exc()}", flush=True)
+        else:
+            print(f"ok   import {name}", flush=True)
+
+    from app.gui.icons import icon_file
+
+    for icon in ["app"] + [status.value for status in BridgeStatus]:
+        if icon_file(icon).is_file():
+            print(f"ok   icon {icon}.svg", flush=True)
+        else:
+            failures += 1
+            print(f"FAIL icon {icon}.svg: not found in app.resources", flush=True)
+    failures += _self_test_svg_rendering()
+    if __version__.endswith("+source"):
+        failures += 1
+        print("FAIL version: the bridgewatch distribution metadata is missing", flush=True)
+    else:
+        print(f"ok   version {__version__}", flush=True)
+
+    print(f"self-test {'failed' if failures else 'passed'}: {failures} failed checks", flush=True)
+    return 1 if failures else EXIT_OK
+
+
+def _self_test_svg_rendering() -> int:
+    """Render the app icon through Qt, offscreen; return 1 when it comes out blank (no SVG plugin), else 0."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtWidgets import QApplication
+
+    from app.gui.icons import app_icon
+
+    qt_app = QApplication.instance() or QApplication([sys.argv[0]])  # noqa: F841 (icons need one)
+    image = app_icon().pixmap(32, 32).toImage()
+    if image.isNull() or image.pixelColor(16, 16).alpha() == 0:
+        print("FAIL icon rendering: app.svg renders blank, so Qt's SVG plugins are missing", flush=True)
+        return 1
+    print("ok   icon rendering", flush=True)
+    return 0
+
+
+def _cmd_diagnose(args) -> int:
+    from app.core.support import build_report
+
+    config, _ = _load()
+    bridge = config.find(args.name)
+    if bridge is None:
+        raise UsageError(f"No bridge named {args.name!r}: `bridgewatch list` shows the configured bridges.")
+    paths = app_paths()
+    report = build_report(
+        bridge, history_file=paths.data_dir / HISTORY_FILE, log_file=paths.log_file, mask=args.mask
+    )
+    sys.stdout.write(report)
     return EXIT_OK

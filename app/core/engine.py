@@ -341,10 +341,6 @@ class Engine:
             await asyncio.to_thread(self.recorder.prune_file, self._clock.time())
             await asyncio.sleep(PRUNE_EVERY)
 
-    def forget_history(self, bridge_id: str) -> None:
-        """Delete a removed bridge's history; the GUI calls this through `call_threadsafe`."""
-        self.recorder.forget(bridge_id)
-
     def _poke_timers(self) -> None:
         if self._timer_changed is not None:
             self._timer_changed.set()
@@ -430,7 +426,7 @@ class Engine:
         self._listener.snapshot(self._snapshot(watched))
         self._deliver(alerts)
         incident = self.policy.open_incidents().get(config.id)
-        self._deliver(self.recorder.after_poll(config, result, incident, detail, now, watched.state.snapshot.status))
+        self._deliver(self.recorder.after_poll(config, result, incident, detail, now))
         self._poke_timers()
         self._save_state()
 

@@ -15,6 +15,7 @@ __all__ = [
     "HealthReport",
     "ProbeError",
     "ProbeResult",
+    "CertificateInfo",
     "BridgeSnapshot",
     "worst_status",
 ]
@@ -165,6 +166,20 @@ class ProbeError:
 
 
 @dataclass(frozen=True)
+class CertificateInfo:
+    """The TLS certificate a bridge presented in a completed, verified handshake."""
+
+    subject: str
+    issuer: str
+    not_after: datetime
+    serial: str
+    verified: bool = True  # TLS verification is always on, so a completed handshake verified the chain
+
+    def days_left(self, now: datetime) -> float:
+        return (self.not_after - now).total_seconds() / 86400
+
+
+@dataclass(frozen=True)
 class ProbeResult:
     """The outcome of one probe of one bridge."""
 
@@ -175,6 +190,8 @@ class ProbeResult:
     http_status: int | None = None
     report: HealthReport | None = None
     error: ProbeError | None = None
+    certificate: CertificateInfo | None = None  # HTTPS only
+    body: str | None = None  # the raw /health or /monitoring body, token masked, for diagnostics
 
     @property
     def components(self) -> tuple[Component, ...]:

@@ -100,6 +100,8 @@ class AlertKind(str, enum.Enum):
     RECOVERY = "recovery"
     UNSTABLE = "unstable"
     SNOOZE_ENDED = "snooze_ended"
+    CERTIFICATE = "certificate"  # raised by app.core.certwatch: expiry warnings and renewals
+    VERSION = "version"  # raised by app.core.versionwatch: a bridge's version changed
 
 
 @dataclass(frozen=True)
@@ -125,6 +127,8 @@ class Alert:
         if self.kind is AlertKind.RECOVERY:
             return "info"
         statuses = {b.status for b in self.bridges}
+        if self.kind in (AlertKind.CERTIFICATE, AlertKind.VERSION) and statuses <= {BridgeStatus.HEALTHY}:
+            return "info"  # a renewed certificate or a new version: nothing to do
         if statuses <= {BridgeStatus.DEGRADED, BridgeStatus.HEALTHY, BridgeStatus.UNKNOWN}:
             return "warning"
         return "critical"
@@ -141,7 +145,7 @@ class Incident:
     unstable: bool = False
     muted_by: str = ""  # "snooze", "pause" or "offline" when the opening was not shown
     rechecks: int = 0  # probes confirming an offline-muted incident after the network returned
-    worst: BridgeStatus | None = None  # the most severe status during the incident
+    worst: BridgeStatus | None = None  # the highest-severity status during the incident
 
 
 @dataclass
@@ -174,7 +178,7 @@ class _Bridge:
 
 @dataclass(frozen=True)
 class BridgeView:
-    """What the front ends show for a bridge beside its raw probe result."""
+    """The policy's view of a bridge, shown by the front ends beside its raw probe result."""
 
     confirmed: BridgeStatus
     checking: bool  # a different status was seen but is not confirmed yet
@@ -451,7 +455,7 @@ class AlertPolicy:
         ]
 
     def _cause(self, bridge: _Bridge) -> str:
-        # An unreachable bridge explains its components: list them only when the bridge answered.
+        # An unreachable bridge explains its components: list them only when the bridge responded.
         if bridge.confirmed is BridgeStatus.UNREACHABLE or not bridge.failing:
             return bridge.detail
         if bridge.confirmed is BridgeStatus.DEGRADED:

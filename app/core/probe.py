@@ -18,6 +18,7 @@ import truststore
 from app import __version__
 from app.core.model import (
     BridgeStatus,
+    CertificateInfo,
     ErrorKind,
     HealthReport,
     ProbeError,
@@ -110,7 +111,7 @@ class Prober:
             headers["Authorization"] = f"Bearer {token}"
         try:
             async with asyncio.timeout(timeout or self.timeout):
-                http_status, content_type, body = await self._fetch(httpx.URL(base + kind.path), headers)
+                http_status, content_type, body, certificate = await self._fetch(httpx.URL(base + kind.path), headers)
         except _ProbeFailure as failure:
             return _error_result(checked_at, BridgeStatus.UNREACHABLE, failure.error, failure.http_status,
                                  _elapsed_ms(started))
@@ -126,10 +127,13 @@ class Prober:
             return _error_result(checked_at, BridgeStatus.UNREACHABLE, error, None, _elapsed_ms(started))
 
         result = interpret_response(kind, http_status, content_type, body, checked_at, secret=token)
+        result = replace(result, certificate=certificate, body=_body_text(body, kind, token))
         return _with_latency(result, _elapsed_ms(started))
 
-    async def _fetch(self, url: httpx.URL, headers: dict[str, str]) -> tuple[int, str, bytes]:
-        """GET `url`, following at most one same-origin redirect; return status, type, body."""
+    async def _fetch(
+        self, url: httpx.URL, headers: dict[str, str]
+    ) -> tuple[int, str, bytes, CertificateInfo | None]:
+        """GET `url`, following at most one same-origin redirect; return status, type, body, certificate."""
         for attempt in range(2):
             async with self._client.stream("GET", url, headers=headers) as response:
                 if response.is_redirect:
@@ -146,8 +150,9 @@ class Prober:
                         ),
                         response.status_code,
                     )
+                certificate = _peer_certificate(response)
                 body = await self._read_body(response)
-                return response.status_code, response.headers.get("Content-Type", ""), body
+                return response.status_code, response.headers.get("Content-Type", ""), body, certificate
         raise AssertionError("unreachable: the loop returns or raises")
 
     async def _read_body(self, response: httpx.Response) -> bytes:
@@ -380,3 +385,53 @@ def _elapsed_ms(started: float) -> float:
 def _origin(url: httpx.URL) -> str:
     port = f":{url.port}" if url.port else ""
     return f"{url.scheme}://{url.host}{port}"
+
+
+MAX_KEPT_BODY = 64 * 1024  # bytes: a larger body is not kept for diagnostics
+
+
+def _body_text(body: bytes, kind: ProbeKind, token: str | None) -> str | None:
+    """Return the body as text for diagnostics, with the token masked; None for /ping or a huge body."""
+    if kind is ProbeKind.PING or len(body) > MAX_KEPT_BODY:
+        return None
+    text = body.decode("utf-8", "replace")
+    if token:
+        text = text.replace(token, "***")
+    return text
+
+
+def _peer_certificate(response: httpx.Response) -> CertificateInfo | None:
+    """Read the server certificate of the connection that carried `response`; None over plain HTTP.
+
+    NOTE: tested on Linux only. On macOS and Windows, truststore 0.10 shakes hands with
+    verification off and then verifies through the platform. Where `getpeercert()` then
+    returns an empty dict, no certificate is reported.
+    """
+    stream = response.extensions.get("network_stream")
+    ssl_object = stream.get_extra_info("ssl_object") if stream is not None else None
+    if ssl_object is None:
+        return None
+    try:
+        peer = ssl_object.getpeercert()
+    except (ValueError, ssl.SSLError) as exc:
+        log.debug("Cannot read the peer certificate: %s", exc)
+        return None
+    if not peer or "notAfter" not in peer:
+        return None
+    not_after = datetime.fromtimestamp(ssl.cert_time_to_seconds(peer["notAfter"]), timezone.utc)
+    return CertificateInfo(
+        subject=_name_text(peer.get("subject", ())),
+        issuer=_name_text(peer.get("issuer", ())),
+        not_after=not_after,
+        serial=str(peer.get("serialNumber", "")),
+    )
+
+
+def _name_text(name: tuple) -> str:
+    """Format a certificate name such as ((('commonName', 'x'),),) as "CN=x, O=y"."""
+    short = {"commonName": "CN", "organizationName": "O", "organizationalUnitName": "OU", "countryName": "C"}
+    parts = []
+    for relative in name:
+        for key, value in relative:
+            parts.append(f"{short.get(key, key)}={value}")
+    return ", ".join(parts)

@@ -17,6 +17,8 @@ from PySide6.QtWidgets import QApplication, QDockWidget, QMenu, QSystemTrayIcon,
 from app import __version__
 from app.core.config import BridgeConfig, Config, ConfigError, load_config, save_config
 from app.core.engine import EngineStatus
+from app.core.history import HISTORY_FILE
+from app.core.support import build_report
 from app.core.logs import setup_logging
 from app.core.model import BridgeSnapshot
 from app.core.paths import HOME_ENV, app_paths
@@ -24,6 +26,7 @@ from app.core.policy import Alert, AlertPolicy, PolicySettings, PolicySettingsEr
 from app.core.probe import Prober
 from app.core.tokens import MemoryKeyring, TokenStore
 from app.gui.alerts_panel import AlertsPanel
+from app.gui.history_view import HistoryView
 from app.gui.icons import app_icon
 from app.gui.notifier import ACTION_SNOOZE, Notifier
 from app.gui.tray import SNOOZE_CHOICES, TrayIcon
@@ -69,6 +72,7 @@ class TrayApp(QObject):
             state_file=state_file,
         )
         self._add_alert_controls()
+        self._add_history_view()
 
         initial = [BridgeSnapshot(id=b.id, name=b.name, url=b.url, probe=b.probe) for b in self.bridges]
         self.tray.set_bridges(initial)
@@ -96,6 +100,40 @@ class TrayApp(QObject):
         self.setup = SetupController(self, tokens)
         if not tray_available:
             self.setup.watch_for_tray()
+
+    def _add_history_view(self) -> None:
+        """Add the History tab, which reads the engine's history database on its own connection."""
+        self.history_view = HistoryView(app_paths().data_dir / HISTORY_FILE)
+        self.window.add_detail_tab(self.history_view, "History")
+        self.window.bridge_list.currentItemChanged.connect(lambda *_: self._show_history())
+        self.window.diagnostics_requested.connect(self.copy_diagnostics)
+
+    def copy_diagnostics(self, bridge_id: str, masked: bool) -> str:
+        """Put the diagnostics report of a bridge on the clipboard and return it."""
+        paths = app_paths()
+        try:
+            bridge = load_config(paths.config_file).find(bridge_id)
+        except ConfigError:
+            bridge = None
+        if bridge is None:  # the config is unreadable or changed: describe the bridge as the window shows it
+            snapshot = self.window.snapshots().get(bridge_id)
+            if snapshot is None:
+                return ""
+            bridge = BridgeConfig(id=snapshot.id, name=snapshot.name, url=snapshot.url, probe=snapshot.probe)
+        report = build_report(bridge, history_file=paths.data_dir / HISTORY_FILE, log_file=paths.log_file,
+                              mask=masked)
+        QApplication.clipboard().setText(report)
+        masked_note = " with host names and addresses masked" if masked else ""
+        self.window.statusBar().showMessage(
+            f"Diagnostics for {bridge.name} copied{masked_note}. They contain no token.", 8000
+        )
+        log.info("Copied diagnostics for bridge %s%s", bridge.id, masked_note)
+        return report
+
+    def _show_history(self) -> None:
+        bridge_id = self.window.selected_id()
+        snapshot = self.window.snapshots().get(bridge_id or "")
+        self.history_view.show_bridge(bridge_id, snapshot.name if snapshot else "")
 
     def _add_alert_controls(self) -> None:
         """Add the snooze toolbar and the alert list to the window."""
@@ -252,6 +290,7 @@ class TrayApp(QObject):
         """Stop the engine (hanging polls included) and leave the event loop."""
         self.worker.stop(timeout=1.0)
         self.notifier.close()
+        self.history_view.close_reader()
         self.tray.hide()
         QApplication.quit()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 from dataclasses import replace
 from pathlib import Path
 from typing import Callable
@@ -27,6 +28,7 @@ from PySide6.QtWidgets import (
 from app.core.autostart import Autostart, AutostartError, autostart_for_platform, launch_command
 from app.core.bridges import BridgeManager, TokenChange
 from app.core.config import MAX_INTERVAL, MIN_INTERVAL, ConfigError, load_config, save_config
+from app.core.history import HISTORY_FILE, HistoryError, forget_bridge, has_history
 from app.core.model import BridgeSnapshot, ErrorKind
 from app.core.paths import AppPaths, app_paths
 from app.core.policy import PolicySettings, PolicySettingsError
@@ -348,6 +350,17 @@ class SetupController(QObject):
         question += " and deletes its token from the keychain." if bridge.probe.needs_token else "."
         if not self.confirm("Remove bridge", question):
             return
+
+        history_file = self.paths.data_dir / HISTORY_FILE
+        keep_history = True
+        if has_history(history_file, bridge_id):
+            keep_history = self.confirm(
+                "Keep history?",
+                f"Keep the recorded history of {bridge.name}? It stays readable with "
+                f"`bridgewatch history {bridge.name}` and is pruned like any other history. "
+                "Choose No to delete it now.",
+            )
+
         try:
             self.manager.remove(bridge_id)
         except TokenUnavailable as exc:
@@ -366,7 +379,19 @@ class SetupController(QObject):
         except ConfigError as exc:
             self.inform("Bridge not removed", str(exc), warning=True)
             return
+        if not keep_history:
+            self._delete_history(history_file, bridge_id)
         self.apply_config()
+
+    def _delete_history(self, history_file: Path, bridge_id: str) -> None:
+        try:
+            forget_bridge(history_file, bridge_id)
+        except (HistoryError, sqlite3.Error) as exc:
+            log.warning("Deleting the history of bridge %s failed: %s", bridge_id, exc)
+            self.inform("History not deleted", f"The bridge was removed, but its history was not deleted: {exc}",
+                        warning=True)
+            return
+        log.info("Deleted the history of removed bridge %s", bridge_id)
 
     def choose_import_file(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self.window, "Import bridges", str(Path.home()), _FILE_FILTER)

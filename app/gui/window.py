@@ -15,18 +15,21 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QMainWindow,
+    QMenu,
     QPushButton,
     QSizePolicy,
     QSplitter,
     QStackedWidget,
     QTableWidget,
     QTableWidgetItem,
+    QTabWidget,
     QToolBar,
     QVBoxLayout,
     QWidget,
 )
 
 from app.core.timefmt import format_duration
+from app.core.certwatch import certificate_summary
 from app.core.model import BridgeSnapshot, BridgeStatus, ComponentStatus, ProbeKind
 from app.gui.first_run import FirstRunPage
 from app.gui.icons import app_icon, status_icon
@@ -57,6 +60,7 @@ class DetailWindow(QMainWindow):
     add_requested = Signal()
     edit_requested = Signal(str)  # bridge id
     remove_requested = Signal(str)  # bridge id
+    diagnostics_requested = Signal(str, bool)  # bridge id, whether to mask host names and addresses
     import_requested = Signal()
     export_requested = Signal()
     settings_requested = Signal()
@@ -230,6 +234,15 @@ class DetailWindow(QMainWindow):
         self.status_page_button.clicked.connect(self._on_status_page_clicked)
         header.addWidget(self.check_button)
         header.addWidget(self.status_page_button)
+        self.diagnostics_button = QPushButton("Copy diagnostics")
+        self.diagnostics_button.setAccessibleName("Copy a diagnostics report about this bridge, without its token")
+        diagnostics_menu = QMenu(self.diagnostics_button)
+        diagnostics_menu.addAction("Copy diagnostics").triggered.connect(
+            lambda: self._emit_diagnostics(False))
+        diagnostics_menu.addAction("Copy diagnostics with host names and addresses masked").triggered.connect(
+            lambda: self._emit_diagnostics(True))
+        self.diagnostics_button.setMenu(diagnostics_menu)
+        header.addWidget(self.diagnostics_button)
         layout.addLayout(header)
 
         self.summary = QLabel()
@@ -251,6 +264,7 @@ class DetailWindow(QMainWindow):
             ("latency", "Latency"),
             ("http", "HTTP status"),
             ("error", "Error"),
+            ("certificate", "TLS certificate"),
         ):
             value = QLabel()
             value.setWordWrap(True)
@@ -265,7 +279,6 @@ class DetailWindow(QMainWindow):
         bold = QFont(self.font())
         bold.setBold(True)
         self.components_label.setFont(bold)
-        layout.addWidget(self.components_label)
         self.components = QTableWidget(0, len(_COMPONENT_COLUMNS))
         self.components.setAccessibleName("Components of the selected bridge")
         self.components.setHorizontalHeaderLabels(_COMPONENT_COLUMNS)
@@ -277,8 +290,21 @@ class DetailWindow(QMainWindow):
         # Equal shares of the width: sizing to contents squeezed the columns of an empty table.
         header_view.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.components.setWordWrap(False)
-        layout.addWidget(self.components, 1)
+        # The components are the first tab; the tray app adds the History tab.
+        components_page = QWidget()
+        components_layout = QVBoxLayout(components_page)
+        components_layout.setContentsMargins(0, 0, 0, 0)
+        components_layout.addWidget(self.components_label)
+        components_layout.addWidget(self.components, 1)
+        self.detail_tabs = QTabWidget()
+        self.detail_tabs.setDocumentMode(True)
+        self.detail_tabs.addTab(components_page, "Components")
+        layout.addWidget(self.detail_tabs, 1)
         return page
+
+    def add_detail_tab(self, widget: QWidget, title: str) -> None:
+        """Add a tab beside the component table, for example the bridge's history."""
+        self.detail_tabs.addTab(widget, title)
 
     # -- state from the engine -------------------------------------------------------------
 
@@ -401,6 +427,11 @@ class DetailWindow(QMainWindow):
             error_text = f"{error.message}\n{error.hint}".strip()
         self.fields["error"].setText(error_text)
         self.fields["error"].setStyleSheet("color: #b71c1c;" if error else "")
+        certificate = result.certificate if result else None
+        if certificate is None:
+            self.fields["certificate"].setText("-" if not snapshot.url.startswith("https://") else "not read yet")
+        else:
+            self.fields["certificate"].setText(certificate_summary(certificate, datetime.now(timezone.utc)))
 
         components = result.components if result else ()
         self.components_label.setText(
@@ -434,6 +465,11 @@ class DetailWindow(QMainWindow):
         bridge_id = self.selected_id()
         if bridge_id:
             self.check_requested.emit(bridge_id)
+
+    def _emit_diagnostics(self, masked: bool) -> None:
+        bridge_id = self.selected_id()
+        if bridge_id:
+            self.diagnostics_requested.emit(bridge_id, masked)
 
     def _on_status_page_clicked(self) -> None:
         snapshot = self._snapshots.get(self.selected_id() or "")
