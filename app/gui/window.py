@@ -40,10 +40,10 @@ _COMPONENT_COLUMNS = ("Component", "Status", "Raw state", "Reported at", "Expire
 _ID_ROLE = Qt.ItemDataRole.UserRole
 
 
-def _local_time(moment: datetime | None) -> str:
+def _local_time(moment: datetime | None, zone: bool = True) -> str:
     if moment is None:
         return "-"
-    return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S %Z" if zone else "%Y-%m-%d %H:%M:%S")
 
 
 def _ago(moment: datetime | None, now: datetime) -> str:
@@ -201,7 +201,10 @@ class DetailWindow(QMainWindow):
         # A wrapped label's size hint assumes a narrow width, so across a wide window the
         # banner would keep the height of many lines: size it for the width it has.
         width = self.centralWidget().width() if self.centralWidget() else self.width()
-        self.banner.setFixedHeight(self.banner.heightForWidth(width))
+        height = self.banner.heightForWidth(width)
+        if height < 0:  # an empty label has no height for a width
+            height = self.banner.sizeHint().height()
+        self.banner.setFixedHeight(height)
 
     def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         super().resizeEvent(event)
@@ -287,8 +290,10 @@ class DetailWindow(QMainWindow):
         self.components.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.components.setAlternatingRowColors(True)
         header_view = self.components.horizontalHeader()
-        # Equal shares of the width: sizing to contents squeezed the columns of an empty table.
-        header_view.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        # Columns fit their contents, with a floor so that an empty table does not look squeezed.
+        header_view.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header_view.setMinimumSectionSize(110)
+        header_view.setStretchLastSection(True)
         self.components.setWordWrap(False)
         # The components are the first tab; the tray app adds the History tab.
         components_page = QWidget()
@@ -437,6 +442,10 @@ class DetailWindow(QMainWindow):
         self.components_label.setText(
             f"Components ({len(components)})" if components else "Components: none reported in the last check"
         )
+        zone = datetime.now().astimezone().strftime("%Z")
+        self.components.setHorizontalHeaderLabels(
+            [*_COMPONENT_COLUMNS[:3], f"Reported at ({zone})", f"Expires ({zone})"]
+        )
         self.components.setRowCount(len(components))
         for row, component in enumerate(components):
             status_text = component.status.value
@@ -446,8 +455,8 @@ class DetailWindow(QMainWindow):
                 component.name,
                 status_text,
                 component.state,
-                _local_time(component.reported_at),
-                _local_time(component.expires_at),
+                _local_time(component.reported_at, zone=False),
+                _local_time(component.expires_at, zone=False),
             )
             for column, text in enumerate(cells):
                 item = QTableWidgetItem(text)
