@@ -357,6 +357,8 @@ def run_gui(*, demo: bool = False, verbose: bool = False) -> int:
     app.setApplicationName("Bridgewatch")
     app.setApplicationDisplayName("Bridgewatch")
     app.setApplicationVersion(__version__)
+    # Matches the installed menu entry, so Wayland desktops show its name and icon for the window.
+    app.setDesktopFileName("io.github.bridgewatch.Bridgewatch")
     app.setWindowIcon(app_icon())
 
     instance = SingleInstance(paths.data_dir, paths.config_dir)
