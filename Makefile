@@ -52,7 +52,7 @@ clean:
 bench: $(VENV)/.installed-bench
 	cd benchmarks && ../$(BIN)/python run.py
 
-# pyinstrument comes from the `bench` extra; BuildNotify goes into its own throwaway venv under build/.
+# The profilers come from the `bench` extra. BuildNotify goes into its own throwaway venv under build/.
 $(VENV)/.installed-bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	touch $@
