@@ -257,6 +257,9 @@ class _Handler(BaseHTTPRequestHandler):
     bridge: SimulatedBridge
     protocol_version = "HTTP/1.1"
     server_version = "SimulatedSCIMBridge"
+    # Headers and body go out in separate writes: with Nagle's algorithm each response
+    # waited about 40 ms for the client's delayed ACK on loopback.
+    disable_nagle_algorithm = True
 
     def do_GET(self) -> None:  # noqa: N802 (the name http.server looks up)
         self.bridge._respond(self)

@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import socket
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QFileSystemWatcher, QObject, Qt, QTimer
+from PySide6.QtCore import QFileSystemWatcher, QObject, QSocketNotifier, Qt, QTimer
 from PySide6.QtNetwork import QNetworkInformation
 from PySide6.QtWidgets import QApplication, QDockWidget, QMenu, QSystemTrayIcon, QToolBar, QToolButton, QWidget
 
@@ -228,6 +229,16 @@ class TrayApp(QObject):
 
     def _reload_config_from_disk(self) -> None:
         self._watch_config_paths()
+        # The folder also holds alert-state.json, which the engine rewrites after many polls:
+        # parse the config only when the file itself changed.
+        try:
+            stat = self._config_path.stat()
+            signature = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+        except OSError:
+            signature = None
+        if signature == getattr(self, "_config_signature", ()):
+            return
+        self._config_signature = signature
         try:
             config = load_config(self._config_path)
         except ConfigError as exc:
@@ -293,6 +304,29 @@ class TrayApp(QObject):
         self.history_view.close_reader()
         self.tray.hide()
         QApplication.quit()
+
+
+class _SignalWakeup:
+    """Deliver SIGINT and SIGTERM to `handler` on the Qt event loop, with no polling timer."""
+
+    def __init__(self, handler) -> None:
+        self._reader, writer = socket.socketpair()
+        self._reader.setblocking(False)
+        writer.setblocking(False)
+        self._writer = writer
+        signal.set_wakeup_fd(writer.fileno())
+        for number in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(number, lambda *_: None)  # the wakeup byte does the work
+        self._notifier = QSocketNotifier(self._reader.fileno(), QSocketNotifier.Type.Read)
+        self._notifier.activated.connect(self._on_signal)
+        self._handler = handler
+
+    def _on_signal(self) -> None:
+        try:
+            self._reader.recv(64)
+        except BlockingIOError:
+            return
+        self._handler()
 
 
 def snooze_until(key: str, now: float) -> float | None:
@@ -384,16 +418,17 @@ def run_gui(*, demo: bool = False, verbose: bool = False) -> int:
         tray_app.window.setWindowTitle(f"Bridgewatch demo (temporary profile {profile})")
     instance.activated.connect(lambda: tray_app.open_window(""))
 
-    # Ctrl+C in the terminal quits cleanly: Python handles signals only while it runs code.
-    signal.signal(signal.SIGINT, lambda *_: tray_app.quit())
-    heartbeat = QTimer()
-    heartbeat.timeout.connect(lambda: None)
-    heartbeat.start(500)
+    # Ctrl+C or SIGTERM quits cleanly. Python runs signal handlers only between bytecodes, so
+    # the signal also writes to a socket that Qt watches, which wakes the event loop at once
+    # without a polling timer.
+    wakeup = _SignalWakeup(tray_app.quit)
 
     tray_app.start(show_window=demo or not bridges or bool(config_error))
     try:
         code = app.exec()
     finally:
+        signal.set_wakeup_fd(-1)
+        del wakeup
         tray_app.worker.stop(timeout=1.0)
         tray_app.notifier.close()
         instance.release()

@@ -120,7 +120,7 @@ class DetailWindow(QMainWindow):
         self._age_timer = QTimer(self)
         self._age_timer.setInterval(5000)
         self._age_timer.timeout.connect(self._refresh_ages)
-        self._age_timer.start()
+        # The timer runs only while the window is shown, so a tray-only app stays idle.
         self._render_selected()
 
     def _build_actions(self) -> None:
@@ -361,6 +361,8 @@ class DetailWindow(QMainWindow):
     # -- rendering ---------------------------------------------------------------------------
 
     def _item_for(self, bridge_id: str) -> QListWidgetItem | None:
+        # NOTE: a linear scan per snapshot; with hundreds of bridges a dict of id to item
+        # would cut the GUI time of a full polling round (measured in benchmarks/ANALYSIS.md).
         for row in range(self.bridge_list.count()):
             item = self.bridge_list.item(row)
             if item.data(_ID_ROLE) == bridge_id:
@@ -484,6 +486,15 @@ class DetailWindow(QMainWindow):
         snapshot = self._snapshots.get(self.selected_id() or "")
         if snapshot is not None:
             QDesktopServices.openUrl(QUrl(snapshot.url + "/app"))
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        self._refresh_ages()
+        self._age_timer.start()
+        super().showEvent(event)
+
+    def hideEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        self._age_timer.stop()
+        super().hideEvent(event)
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         if self.keep_running_in_tray:

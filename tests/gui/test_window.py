@@ -95,3 +95,14 @@ def test_close_hides_to_tray(qtbot):
     with qtbot.waitSignal(window.hidden_to_tray):
         window.close()
     assert not window.isVisible()
+
+
+def test_age_timer_runs_only_while_shown(qtbot):
+    """A tray-only app must not wake up every few seconds to refresh a hidden window."""
+    window = DetailWindow()
+    qtbot.addWidget(window)
+    assert not window._age_timer.isActive()
+    window.show()
+    assert window._age_timer.isActive()
+    window.hide()
+    assert not window._age_timer.isActive()
