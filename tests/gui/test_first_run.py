@@ -150,13 +150,13 @@ def test_replaced_token_reaches_engine(qtbot, app_with, start_bridge, store):
 
 def test_remove_deletes_config_and_token(qtbot, app_with, store, memory_store, answers):
     manager = BridgeManager(app_paths().config_file, store)
-    bridge = manager.add(BridgeForm(name="Prod", url="scim.example.com"), TOKEN)
+    bridge = manager.add(BridgeForm(name="Prod", url="scim.example.invalid"), TOKEN)
     tray_app = app_with([bridge])
     tray_app.window.select_bridge(bridge.id)
 
     tray_app.window.remove_action.trigger()
 
-    assert "Remove Prod (https://scim.example.com)?" in answers["asked"][0]
+    assert "Remove Prod (https://scim.example.invalid)?" in answers["asked"][0]
     assert "deletes its token from the keychain" in answers["asked"][0]
     assert load_config(app_paths().config_file).bridges == []
     assert memory_store.get_password(SERVICE, bridge.id) is None
@@ -164,7 +164,7 @@ def test_remove_deletes_config_and_token(qtbot, app_with, store, memory_store, a
 
 
 def test_remove_cancelled_keeps_bridge(app_with, store, answers):
-    bridge = BridgeManager(app_paths().config_file, store).add(BridgeForm(name="Prod", url="scim.example.com"), TOKEN)
+    bridge = BridgeManager(app_paths().config_file, store).add(BridgeForm(name="Prod", url="scim.example.invalid"), TOKEN)
     tray_app = app_with([bridge])
     answers["answer"] = False
 
@@ -175,7 +175,7 @@ def test_remove_cancelled_keeps_bridge(app_with, store, answers):
 
 def test_export_then_import(app_with, store, answers, tmp_path, make_tray_app):
     manager = BridgeManager(app_paths().config_file, store)
-    prod = manager.add(BridgeForm(name="Prod", url="scim.example.com"), TOKEN)
+    prod = manager.add(BridgeForm(name="Prod", url="scim.example.invalid"), TOKEN)
     manager.add(BridgeForm(name="Lab", url="http://127.0.0.1:3002", probe=ProbeKind.PING), None)
     exported = tmp_path / "bridges.toml"
     tray_app = app_with([prod])
