@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from PySide6.QtCore import QObject, QPointF, Qt, Signal
+from PySide6.QtCore import QObject, QPointF, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QBrush, QColor, QIcon, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
@@ -86,6 +86,7 @@ class TrayIcon(QObject):
         self.badge = False
 
         self.menu = QMenu()
+        self._refresh_pending = False
         self._config_problem = False
         self._config_action = QAction("Config file invalid: see the window", self.menu)
         self._config_action.setVisible(False)
@@ -159,7 +160,13 @@ class TrayIcon(QObject):
         action.setIcon(status_icon(snapshot.shown_status))
         action.setToolTip(snapshot.summary)
         self._snapshots[snapshot.id] = snapshot
-        self._refresh()
+        if not self._engine.offline:
+            self.status = worst_status(s.shown_status for s in self._snapshots.values())
+        # A polling round delivers one snapshot per bridge: draw the icon and tooltip once per
+        # event-loop turn instead of once per snapshot.
+        if not self._refresh_pending:
+            self._refresh_pending = True
+            QTimer.singleShot(0, self._refresh)
 
     def set_config_problem(self, problem: bool) -> None:
         """Flag a config file that could not be read: monitoring may be running on old settings."""
@@ -184,6 +191,7 @@ class TrayIcon(QObject):
         self._refresh()
 
     def _refresh(self) -> None:
+        self._refresh_pending = False
         snapshots = list(self._snapshots.values())
         self._empty_action.setVisible(not snapshots)
         self._offline_action.setVisible(self._engine.offline)

@@ -71,6 +71,7 @@ class DetailWindow(QMainWindow):
         super().__init__()
         self.keep_running_in_tray = keep_running_in_tray
         self._snapshots: dict[str, BridgeSnapshot] = {}
+        self._items: dict[str, QListWidgetItem] = {}
         self._notices: dict[str, str] = {}
         self.setWindowTitle("Bridgewatch")
         self.setWindowIcon(app_icon())
@@ -317,6 +318,7 @@ class DetailWindow(QMainWindow):
         """Replace the listed bridges, keeping the selection where possible."""
         selected = self.selected_id()
         self.bridge_list.clear()
+        self._items.clear()
         self._snapshots.clear()
         for snapshot in snapshots:
             self.update_bridge(snapshot)
@@ -331,6 +333,7 @@ class DetailWindow(QMainWindow):
             item = QListWidgetItem()
             item.setData(_ID_ROLE, snapshot.id)
             self.bridge_list.addItem(item)
+            self._items[snapshot.id] = item
             if self.bridge_list.currentItem() is None:
                 self.bridge_list.setCurrentItem(item)
         item.setIcon(status_icon(snapshot.shown_status))
@@ -361,13 +364,8 @@ class DetailWindow(QMainWindow):
     # -- rendering ---------------------------------------------------------------------------
 
     def _item_for(self, bridge_id: str) -> QListWidgetItem | None:
-        # NOTE: a linear scan per snapshot; with hundreds of bridges a dict of id to item
-        # would cut the GUI time of a full polling round (measured in benchmarks/ANALYSIS.md).
-        for row in range(self.bridge_list.count()):
-            item = self.bridge_list.item(row)
-            if item.data(_ID_ROLE) == bridge_id:
-                return item
-        return None
+        # A dict, not a scan of the list: a polling round of n bridges would cost O(n²).
+        return self._items.get(bridge_id)
 
     def _list_text(self, snapshot: BridgeSnapshot) -> str:
         checked = snapshot.result.checked_at if snapshot.result else None

@@ -90,7 +90,8 @@ def test_tray_tooltip_follows_state(qtbot, start_bridge, make_app):
     wait_status(qtbot, tray_app, bridges[1].id, BridgeStatus.UNHEALTHY)
     wait_status(qtbot, tray_app, bridges[0].id, BridgeStatus.HEALTHY)
     assert tray_app.tray.status is BridgeStatus.UNHEALTHY
-    assert "bridge-1: unhealthy" in tray_app.tray.tooltip.splitlines()
+    # The tray redraws its icon and tooltip once per event-loop turn.
+    qtbot.waitUntil(lambda: "bridge-1: unhealthy" in tray_app.tray.tooltip.splitlines(), timeout=2000)
 
     failing.scenario = "healthy"
     tray_app.worker.check_now(None)
