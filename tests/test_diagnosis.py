@@ -28,7 +28,7 @@ SCENARIO_TABLE = [
     ("empty", ProbeKind.HEALTH, BridgeStatus.DEGRADED, None, "may still be starting"),
     ("unauthorized", ProbeKind.HEALTH, BridgeStatus.UNAUTHORIZED, ErrorKind.UNAUTHORIZED, "credentials were probably regenerated"),
     ("proxy-error", ProbeKind.HEALTH, BridgeStatus.UNREACHABLE, ErrorKind.PROXY_PAGE, "proxy or load balancer answered"),
-    ("hang", ProbeKind.HEALTH, BridgeStatus.UNREACHABLE, ErrorKind.TIMEOUT, "No answer within 0.5 s"),
+    ("hang", ProbeKind.HEALTH, BridgeStatus.UNREACHABLE, ErrorKind.TIMEOUT, "No response within 0.5 s"),
     ("flapping", ProbeKind.HEALTH, BridgeStatus.HEALTHY, None, "Everything works"),
     ("monitoring-off", ProbeKind.MONITORING, BridgeStatus.UNREACHABLE, ErrorKind.HTTP_STATUS, "needs health monitoring turned on"),
     ("oversized", ProbeKind.HEALTH, BridgeStatus.UNREACHABLE, ErrorKind.OVERSIZED, "larger than 1024 KiB"),

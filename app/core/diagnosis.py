@@ -285,7 +285,7 @@ async def diagnose(
         error = ProbeError(ErrorKind.NAME_NOT_FOUND, f"Name not found: {progress.host} does not resolve.")
         return finish(BridgeStatus.UNREACHABLE, error)
     except (TimeoutError, httpx.TimeoutException):
-        error = ProbeError(ErrorKind.TIMEOUT, f"No answer within {timeout:g} s.")
+        error = ProbeError(ErrorKind.TIMEOUT, f"No response within {timeout:g} s.")
         return finish(BridgeStatus.UNREACHABLE, error)
     except httpx.HTTPError as exc:
         return finish(BridgeStatus.UNREACHABLE, _describe_transport_error(exc))
@@ -460,7 +460,7 @@ def _without_token(result: ProbeResult, token: str | None, body: bytes) -> Probe
     """Drop body text from the result when the body echoes the token (an echo service, not a bridge)."""
     if not token or token.encode("ascii", "replace") not in body or result.error is None:
         return result
-    path_message = f"HTTP {result.http_status}: the answer is not a health report, and it repeats the token."
+    path_message = f"HTTP {result.http_status}: the response is not a health report, and it repeats the token."
     error = replace(result.error, message=path_message)
     return replace(result, summary=path_message, error=error)
 

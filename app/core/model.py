@@ -86,7 +86,7 @@ class ComponentStatus(str, enum.Enum):
 
 
 class ProbeKind(str, enum.Enum):
-    """Which endpoint a bridge is probed on, and so which token it needs."""
+    """The endpoint a bridge is probed on, which decides the token it needs."""
 
     HEALTH = "health"  # /health with the bearer token
     MONITORING = "monitoring"  # /monitoring with the health-check-only token
@@ -102,7 +102,7 @@ class ProbeKind(str, enum.Enum):
 
 
 class ErrorKind(str, enum.Enum):
-    """Why a probe did not return a health report. The values are part of `check --json`."""
+    """The reason a probe returned no health report. The values are part of `check --json`."""
 
     NAME_NOT_FOUND = "name_not_found"
     CONNECTION_REFUSED = "connection_refused"
@@ -158,7 +158,7 @@ class HealthReport:
 
 @dataclass(frozen=True)
 class ProbeError:
-    """Why a probe failed, in plain words. `message` never contains a token."""
+    """The cause of a failed probe, in plain words. `message` never contains a token."""
 
     kind: ErrorKind
     message: str
@@ -200,7 +200,7 @@ class ProbeResult:
 
 @dataclass(frozen=True)
 class BridgeSnapshot:
-    """What the front ends render for one bridge: its settings and its latest state."""
+    """The state the front ends render for one bridge: its settings and its latest result."""
 
     id: str
     name: str

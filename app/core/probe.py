@@ -118,7 +118,7 @@ class Prober:
         except (TimeoutError, httpx.TimeoutException):
             error = ProbeError(
                 ErrorKind.TIMEOUT,
-                f"No answer within {timeout or self.timeout:g} s.",
+                f"No response within {timeout or self.timeout:g} s.",
                 "The bridge or a firewall in front of it is not answering: check that it is running.",
             )
             return _error_result(checked_at, BridgeStatus.UNREACHABLE, error, None, _elapsed_ms(started))
@@ -223,7 +223,7 @@ def interpret_response(
     if report is not None and (200 <= http_status < 300 or 500 <= http_status < 600):
         status = report.status()
         if http_status >= 500:
-            status = BridgeStatus.UNHEALTHY  # the bridge itself says it is failing
+            status = BridgeStatus.UNHEALTHY  # the bridge itself reports a failure
         return ProbeResult(
             status=status,
             summary=_report_summary(report, status, http_status),

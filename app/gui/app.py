@@ -229,7 +229,7 @@ class TrayApp(QObject):
 
     def _reload_config_from_disk(self) -> None:
         self._watch_config_paths()
-        # The folder also holds alert-state.json, which the engine rewrites after many polls:
+        # The folder also contains alert-state.json, which the engine rewrites after many polls:
         # parse the config only when the file itself changed.
         try:
             stat = self._config_path.stat()

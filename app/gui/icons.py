@@ -35,8 +35,8 @@ def status_icon(status: BridgeStatus) -> QIcon:
 def tray_status_icon(status: BridgeStatus) -> QIcon:
     """Return the tray icon for `status`.
 
-    On macOS this is a monochrome template that the menu bar tints for light and dark mode;
-    elsewhere the coloured icon, whose white outline keeps it readable on dark panels.
+    On macOS this is a monochrome template, which the menu bar tints for light and dark mode.
+    Elsewhere it is the coloured icon, whose white outline keeps it readable on dark panels.
     """
     if sys.platform != "darwin":
         return status_icon(status)

@@ -63,7 +63,7 @@ class SingleInstance(QObject):
                 return True
             if self._send_activate():
                 return False
-        log.warning("Another Bridgewatch holds the lock but did not answer on %s", self.name)
+        log.warning("Another Bridgewatch has the lock but did not respond on %s", self.name)
         return False
 
     def release(self) -> None:

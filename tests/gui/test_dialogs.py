@@ -29,7 +29,7 @@ SCENARIO_WORDS = [
     ("empty", ProbeKind.HEALTH, "may still be starting"),
     ("unauthorized", ProbeKind.HEALTH, "Paste the new token"),
     ("proxy-error", ProbeKind.HEALTH, "a proxy or load balancer answered"),
-    ("hang", ProbeKind.HEALTH, "No answer within 0.5 s"),
+    ("hang", ProbeKind.HEALTH, "No response within 0.5 s"),
     ("flapping", ProbeKind.HEALTH, "The bridge works."),
     ("monitoring-off", ProbeKind.MONITORING, "health monitoring turned on"),
     ("oversized", ProbeKind.HEALTH, "far more than a health report"),
