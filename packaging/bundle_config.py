@@ -51,6 +51,9 @@ _QT_MODULES_EXCLUDED = (
 _OTHER_EXCLUDED = (
     "tkinter", "unittest", "pydoc", "pydoc_data", "lib2to3", "setuptools", "pip",
     "pygments", "pytest", "_pytest", "hypothesis", "trustme", "pyflakes",
+    # keyring's stock Linux backend and what it needs (14 MB, mostly cryptography): the app talks
+    # to the Secret Service through app.core.secretservice instead.
+    "secretstorage", "jeepney", "cryptography", "cffi", "_cffi_backend",
 )
 
 # Plugin folders that the app needs none of: printing, SQL, QML tooling, the designer, Wayland

@@ -15,7 +15,7 @@ import keyring
 import pytest
 
 from app.core.simulator import SimulatedBridge
-from app.core.tokens import MemoryKeyring
+from app.core.tokens import MemoryKeyring, set_system_backend
 
 # Obviously fake, so a failure report never shows anything that looks like a real token.
 TEST_TOKEN = "test-token-not-a-secret-7f3a"
@@ -39,11 +39,13 @@ def bridgewatch_home(tmp_path, monkeypatch):
 
 @pytest.fixture(autouse=True)
 def memory_keyring():
-    """Install a MemoryKeyring as keyring's backend and restore the previous one afterwards."""
+    """Install a MemoryKeyring as the system keychain and keyring's backend; restore both afterwards."""
     previous = keyring.get_keyring()
     backend = MemoryKeyring()
     keyring.set_keyring(backend)
+    previous_system = set_system_backend(backend)
     yield backend
+    set_system_backend(previous_system)
     keyring.set_keyring(previous)
 
 

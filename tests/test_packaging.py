@@ -482,13 +482,30 @@ def test_tarball_installs_and_runs(bundle, tmp_path):
     assert version.stdout.strip() == f"bridgewatch {VERSION}", version.stderr
 
 
+READ_BACK = """
+import sys
+sys.path.insert(0, sys.argv[1])
+import keyring.backends.SecretService
+from app.core.config import load_config
+from app.core.paths import app_paths
+(bridge,) = load_config(app_paths().config_file).bridges
+stored = keyring.backends.SecretService.Keyring().get_password("bridgewatch", bridge.id)
+print("read back: " + ("same token" if stored == "frozen-test-token" else "a different token"))
+"""
+
+
 def test_frozen_keychain_stores_token(bundle, tmp_path):
-    """The bundle reaches a real Secret Service: keyring's entry points and SecretStorage made it in."""
+    """The bundle stores a token in a real Secret Service through its own client, without SecretStorage."""
     if shutil.which("dbus-run-session") is None or shutil.which("gnome-keyring-daemon") is None:
         pytest.skip("dbus-run-session or gnome-keyring-daemon is missing (Debian packages dbus, gnome-keyring)")
+    internal = bundle / "_internal"
+    for left_out in ("cryptography", "secretstorage", "jeepney", "cffi"):
+        assert not (internal / left_out).exists(), f"{left_out} was collected into the bundle"
+    assert not list(internal.glob("_cffi_backend*"))
     script = (
         "printf keyring-password | gnome-keyring-daemon --unlock --components=secrets >/dev/null\n"
         'echo frozen-test-token | "$BUNDLE_EXE" add keychain-test http://127.0.0.1:9 --probe monitoring\n'
+        '"$PYTHON" -c "$READ_BACK" "$ROOT"\n'
         '"$BUNDLE_EXE" remove keychain-test\n'
     )
     env = {
@@ -496,10 +513,14 @@ def test_frozen_keychain_stores_token(bundle, tmp_path):
         "HOME": str(tmp_path),
         "BRIDGEWATCH_HOME": str(tmp_path / "home"),
         "BUNDLE_EXE": str(EXECUTABLE),
+        "PYTHON": sys.executable,
+        "READ_BACK": READ_BACK,
+        "ROOT": str(ROOT),
     }
     result = subprocess.run(
         ["dbus-run-session", "--", "sh", "-e", "-c", script], capture_output=True, text=True, env=env, timeout=60
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "token stored in the Secret Service keychain" in result.stdout
+    assert "read back: same token" in result.stdout
     assert "Removed keychain-test and its keychain entry." in result.stdout

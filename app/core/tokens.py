@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import enum
 import logging
+import sys
 import threading
 
 import keyring
 import keyring.backend
 import keyring.backends.fail
+import keyring.core
 import keyring.errors
 
 __all__ = [
@@ -20,6 +22,8 @@ __all__ = [
     "MemoryKeyring",
     "RedactingFilter",
     "register_secret",
+    "set_system_backend",
+    "system_backend",
 ]
 
 log = logging.getLogger(__name__)
@@ -48,6 +52,10 @@ _secrets: set[str] = set()
 _secrets_lock = threading.Lock()
 
 
+def _joined(*parts: str) -> str:
+    return " ".join(part for part in parts if part)
+
+
 class KeychainProblem(str, enum.Enum):
     """Reason the keychain could not be used, so front ends can word the fix."""
 
@@ -66,10 +74,49 @@ class TokenUnavailable(Exception):
         self.problem = problem
 
 
+_system_backend: keyring.backend.KeyringBackend | None = None
+_system_lock = threading.Lock()
+
+
+def system_backend() -> keyring.backend.KeyringBackend:
+    """Return the keychain that a TokenStore without a backend uses, chosen once per process.
+
+    A backend named in PYTHON_KEYRING_BACKEND or keyringrc.cfg wins, as with keyring itself.
+    Otherwise, on Linux and other freedesktop systems, Bridgewatch's own Secret Service client
+    (app.core.secretservice) is used when a Secret Service runs on the session bus; keyring's
+    choice comes last, which is the native keychain on macOS and Windows.
+    """
+    global _system_backend
+    with _system_lock:
+        if _system_backend is None:
+            _system_backend = _choose_backend()
+        return _system_backend
+
+
+def set_system_backend(backend: keyring.backend.KeyringBackend | None) -> keyring.backend.KeyringBackend | None:
+    """Make `backend` the system keychain (None: choose again on next use); return the one it replaces."""
+    global _system_backend
+    with _system_lock:
+        previous, _system_backend = _system_backend, backend
+    return previous
+
+
+def _choose_backend() -> keyring.backend.KeyringBackend:
+    configured = keyring.core.load_env() or keyring.core.load_config()
+    if configured is not None:
+        return configured
+    if sys.platform not in ("darwin", "win32"):
+        from app.core.secretservice import SecretServiceKeyring, service_available
+
+        if service_available():
+            return SecretServiceKeyring()
+    return keyring.get_keyring()
+
+
 def keychain_display_name(backend: keyring.backend.KeyringBackend) -> str:
     """Return the name people know the backend's keychain by, such as "GNOME Keyring or KWallet"."""
     module = type(backend).__module__
-    if module == "keyring.backends.SecretService":
+    if module in ("keyring.backends.SecretService", "app.core.secretservice"):
         return "the Secret Service keychain (GNOME Keyring or KWallet)"
     if module == "keyring.backends.kwallet":
         return "KWallet"
@@ -114,7 +161,7 @@ class TokenStore:
 
     @property
     def backend(self) -> keyring.backend.KeyringBackend:
-        return self._backend or keyring.get_keyring()
+        return self._backend or system_backend()
 
     @property
     def backend_name(self) -> str:
@@ -159,6 +206,9 @@ class TokenStore:
                 "Token unavailable: the keychain is locked. Unlock it and check again.", KeychainProblem.LOCKED
             ) from None
         except keyring.errors.KeyringError as exc:
+            if getattr(exc, "explains_itself", False):  # app.core.secretservice writes these, with no secret in them
+                message = _joined("Token unavailable:", str(exc), "Check that the keychain runs, then check again.")
+                raise TokenUnavailable(message, KeychainProblem.FAILED) from None
             raise TokenUnavailable(
                 f"Token unavailable: the keychain denied access ({type(exc).__name__}). "
                 "Allow Bridgewatch in the keychain and check again.",
@@ -190,6 +240,9 @@ class TokenStore:
                 KeychainProblem.LOCKED,
             ) from None
         except keyring.errors.KeyringError as exc:
+            if getattr(exc, "explains_itself", False):  # app.core.secretservice writes these, with no secret in them
+                message = _joined("Could not store the token:", str(exc), "Nothing was changed.")
+                raise TokenUnavailable(message, KeychainProblem.FAILED) from None
             raise TokenUnavailable(
                 f"Could not store the token in the keychain ({type(exc).__name__}); nothing was changed.",
                 KeychainProblem.DENIED,
@@ -217,6 +270,9 @@ class TokenStore:
                 "Could not delete the token: the keychain is locked. Unlock it and try again.", KeychainProblem.LOCKED
             ) from None
         except keyring.errors.KeyringError as exc:
+            if getattr(exc, "explains_itself", False):  # app.core.secretservice writes these, with no secret in them
+                message = _joined("Could not delete the token:", str(exc), "")
+                raise TokenUnavailable(message, KeychainProblem.FAILED) from None
             raise TokenUnavailable(
                 f"Could not delete the token from the keychain ({type(exc).__name__}).", KeychainProblem.DENIED
             ) from None
