@@ -120,6 +120,18 @@ def test_exec_line_joins_arguments():
     assert shlex.split(values["Exec"]) == ["/usr/bin/python3", "-m", "app"]
 
 
+def test_entry_try_exec_names_program():
+    values = desktop_values(desktop_entry(["/opt/bridge watch/Bridgewatch"]))
+
+    assert values["TryExec"] == "/opt/bridge watch/Bridgewatch"
+
+
+def test_entry_without_absolute_program_has_no_try_exec():
+    values = desktop_values(desktop_entry(["bridgewatch"]))
+
+    assert "TryExec" not in values
+
+
 def test_macos_plist(tmp_path):
     autostart = LaunchAgentAutostart(directory=tmp_path)
 

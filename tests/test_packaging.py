@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 
 import app
+from app.core.autostart.linux import desktop_entry
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGING = ROOT / "packaging"
@@ -296,7 +297,12 @@ def make_unpacked_archive(folder: Path, icon_source: Path) -> Path:
 
 
 def run_install(top: Path, prefix: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {"PATH": os.environ["PATH"], "HOME": str(prefix.parent), "PREFIX": str(prefix)}
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(prefix.parent),
+        "PREFIX": str(prefix),
+        "XDG_CONFIG_HOME": str(prefix.parent / ".config"),
+    }
     return subprocess.run(["sh", str(top / "install.sh"), *args], capture_output=True, text=True, env=env, timeout=60)
 
 
@@ -324,14 +330,36 @@ def test_install_sh_installs_and_uninstalls(tmp_path, icon_dir):
         assert (icons / f"{size}x{size}" / "apps" / f"{bundle_config.APP_ID}.png").is_file()
     assert (icons / "scalable" / "apps" / f"{bundle_config.APP_ID}.svg").is_file()
     desktop_file_validate(desktop)
+    autostart = prefix.parent / ".config" / "autostart" / "bridgewatch.desktop"
+    autostart.parent.mkdir(parents=True)
+    autostart.write_text(desktop_entry([str(app_dir / "Bridgewatch")]), encoding="utf-8")
 
     result = run_install(top, prefix, "--uninstall")
     assert result.returncode == 0, result.stderr
+    assert not autostart.exists()
+    assert f"Removed the start-at-login entry {autostart}." in result.stdout
+    assert f"settings and bridge list  {prefix.parent / '.config' / 'Bridgewatch'}" in result.stdout
+    assert "bridgewatch remove NAME" in result.stdout
     assert not app_dir.exists()
     assert not link.is_symlink()
     assert not link.exists()
     assert not desktop.exists()
     assert not any(icons.rglob(f"{bundle_config.APP_ID}.*"))
+
+
+def test_install_sh_keeps_other_autostart_entry(tmp_path, icon_dir):
+    top = make_unpacked_archive(tmp_path / "unpacked", icon_dir)
+    prefix = tmp_path / "home" / ".local"
+    assert run_install(top, prefix).returncode == 0
+    autostart = prefix.parent / ".config" / "autostart" / "bridgewatch.desktop"
+    autostart.parent.mkdir(parents=True)
+    autostart.write_text(desktop_entry(["/usr/bin/python3", "-m", "app"]), encoding="utf-8")
+
+    result = run_install(top, prefix, "--uninstall")
+
+    assert result.returncode == 0, result.stderr
+    assert autostart.is_file()
+    assert "start-at-login" not in result.stdout
 
 
 def test_install_sh_upgrade_replaces_old_files(tmp_path, icon_dir):

@@ -4,7 +4,8 @@
 #   the command     ~/.local/bin/bridgewatch (a symbolic link)
 #   the menu entry  ~/.local/share/applications/io.github.bridgewatch.Bridgewatch.desktop
 #   the icons       ~/.local/share/icons/hicolor/<size>/apps/io.github.bridgewatch.Bridgewatch.*
-# Set PREFIX to use another folder than ~/.local. `install.sh --uninstall` removes all four.
+# Set PREFIX to use another folder than ~/.local. `install.sh --uninstall` removes all four, and
+# the start-at-login entry when it starts this copy.
 set -eu
 
 app_id=io.github.bridgewatch.Bridgewatch
@@ -14,6 +15,8 @@ app_dir=$prefix/lib/bridgewatch
 bin_link=$prefix/bin/bridgewatch
 desktop_file=$prefix/share/applications/$app_id.desktop
 icon_root=$prefix/share/icons/hicolor
+config_home=${XDG_CONFIG_HOME:-$HOME/.config}
+autostart_file=$config_home/autostart/bridgewatch.desktop
 
 refresh_caches() {
     # Menus pick up the entry and icons without these too, only later; failures are harmless.
@@ -34,8 +37,22 @@ uninstall() {
     for icon in "$icon_root"/*/apps/"$app_id".png "$icon_root"/scalable/apps/"$app_id".svg; do
         rm -f "$icon"
     done
+    # The app writes this entry when "Start at login" is on. One that starts another copy stays.
+    if [ -f "$autostart_file" ] && grep -qF "$app_dir/Bridgewatch" "$autostart_file"; then
+        rm -f "$autostart_file"
+        echo "Removed the start-at-login entry $autostart_file."
+    fi
     refresh_caches
-    echo "Removed Bridgewatch from $prefix. Your config, logs and keychain entries are kept."
+    echo "Removed Bridgewatch from $prefix."
+    echo "Kept, for a later install:"
+    echo "  settings and bridge list  $config_home/Bridgewatch"
+    echo "  history                   ${XDG_DATA_HOME:-$HOME/.local/share}/Bridgewatch"
+    echo "  logs                      ${XDG_STATE_HOME:-$HOME/.local/state}/Bridgewatch"
+    echo "  tokens                    in your keychain, service \"bridgewatch\" (remove them with"
+    echo "                            \`bridgewatch remove NAME\` before uninstalling, or in Seahorse or KWalletManager)"
+    if command -v pgrep >/dev/null 2>&1 && pgrep -f "$app_dir/Bridgewatch" >/dev/null 2>&1; then
+        echo "Bridgewatch is still running: quit it from its tray menu."
+    fi
 }
 
 case "${1:-}" in

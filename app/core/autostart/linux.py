@@ -47,12 +47,18 @@ def quote_exec_argument(argument: str) -> str:
 def desktop_entry(command: list[str]) -> str:
     """Return the autostart .desktop file that runs `command`."""
     exec_line = " ".join(quote_exec_argument(argument) for argument in command)
+    # With TryExec, a desktop skips the entry once the program is gone (an uninstalled bundle).
+    try_exec = ""
+    if command and Path(command[0]).is_absolute():
+        escaped = command[0].replace("\\", "\\\\")  # a string value: only the backslash needs escaping here
+        try_exec = f"TryExec={escaped}\n"
     return (
         "[Desktop Entry]\n"
         "Type=Application\n"
         "Name=Bridgewatch\n"
         "Comment=Watches 1Password SCIM bridges from the system tray\n"
         f"Exec={exec_line}\n"
+        f"{try_exec}"
         "Terminal=false\n"
         "Categories=Network;Monitor;\n"
         "X-GNOME-Autostart-enabled=true\n"
