@@ -210,8 +210,8 @@ def test_cli_without_session_bus(token, bridgewatch_home, tmp_path):
     completed = run_add(environment, token)
 
     assert completed.returncode == 1
-    assert "No usable OS keychain" in completed.stderr
-    assert "Install and unlock GNOME Keyring or KWallet" in completed.stderr
+    assert "No usable OS keychain was found: there is no D-Bus session bus" in completed.stderr
+    assert "dbus-run-session" in completed.stderr
     assert load_config(app_paths().config_file).bridges == []
     leaked = token in completed.stdout + completed.stderr
     assert not leaked, "the token appears in the output of add"
@@ -220,6 +220,7 @@ def test_cli_without_session_bus(token, bridgewatch_home, tmp_path):
 def test_cli_list_names_fix(token, bridgewatch_home, tmp_path):
     environment = cli_environment(os.environ, bridgewatch_home, tmp_path)
     environment["PYTHON_KEYRING_BACKEND"] = "keyring.backends.fail.Keyring"
+    environment["DBUS_SESSION_BUS_ADDRESS"] = "unix:path=/nonexistent/bridgewatch-test-bus"
     save_config(app_paths().config_file, Config(bridges=[BridgeConfig(name="Prod", url="https://scim.prod.invalid")]))
 
     completed = subprocess.run(
@@ -267,12 +268,24 @@ def test_locked_keychain_reported(client, lockable_secret_service, monkeypatch, 
     assert not leaked, "the token appears in the locked-keychain message"
 
 
-def test_fail_backend_availability():
+def test_fail_backend_availability(monkeypatch):
+    monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bridgewatch-test-bus")
     problem = TokenStore(keyring.backends.fail.Keyring()).availability_problem()
 
     assert problem is not None
     assert problem.problem is KeychainProblem.NO_BACKEND
     assert "Install and unlock GNOME Keyring or KWallet" in str(problem)
+
+
+@pytest.mark.skipif(sys.platform in ("darwin", "win32"), reason="the session bus is a Linux matter")
+def test_no_session_bus_named(monkeypatch):
+    monkeypatch.delenv("DBUS_SESSION_BUS_ADDRESS", raising=False)
+
+    problem = TokenStore(keyring.backends.fail.Keyring()).availability_problem()
+
+    assert problem.problem is KeychainProblem.NO_BACKEND
+    assert "there is no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is not set)" in str(problem)
+    assert "dbus-run-session" in str(problem)
 
 
 def test_memory_backend_available(memory_keyring):

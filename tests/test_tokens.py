@@ -96,7 +96,8 @@ def test_delete_missing_returns_false(memory_keyring):
     assert TokenStore(memory_keyring).delete(BRIDGE_ID) is False
 
 
-def test_fail_backend_get_raises():
+def test_fail_backend_get_raises(monkeypatch):
+    monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bridgewatch-test-bus")
     store = TokenStore(keyring.backends.fail.Keyring())
 
     with pytest.raises(TokenUnavailable) as caught:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import logging
+import os
 import sys
 import threading
 
@@ -34,6 +35,19 @@ _NO_BACKEND_FIX = (
     "No usable OS keychain was found. Install and unlock GNOME Keyring or KWallet "
     "(a Secret Service provider) on Linux, then try again. Bridgewatch never stores tokens in a file."
 )
+_NO_SESSION_BUS_FIX = (
+    "No usable OS keychain was found: there is no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is not set), "
+    "as in an SSH login or a system service, so the Secret Service cannot be reached. Run Bridgewatch in your "
+    "desktop session, or start a session bus with `dbus-run-session` and unlock GNOME Keyring in it. "
+    "Bridgewatch never stores tokens in a file."
+)
+
+
+def _no_backend_fix() -> str:
+    """Return the no-keychain message, naming a missing session bus on Linux."""
+    if sys.platform not in ("darwin", "win32") and not os.environ.get("DBUS_SESSION_BUS_ADDRESS"):
+        return _NO_SESSION_BUS_FIX
+    return _NO_BACKEND_FIX
 
 
 def _open_failed(exc: Exception) -> str:
@@ -189,7 +203,7 @@ class TokenStore:
         except TokenUnavailable as exc:
             return exc
         if isinstance(backend, keyring.backends.fail.Keyring):
-            return TokenUnavailable(_NO_BACKEND_FIX, KeychainProblem.NO_BACKEND)
+            return TokenUnavailable(_no_backend_fix(), KeychainProblem.NO_BACKEND)
         return None
 
     def get(self, bridge_id: str) -> str | None:
@@ -198,7 +212,7 @@ class TokenStore:
         try:
             token = backend.get_password(SERVICE, bridge_id)
         except keyring.errors.NoKeyringError:
-            raise TokenUnavailable(_NO_BACKEND_FIX, KeychainProblem.NO_BACKEND) from None
+            raise TokenUnavailable(_no_backend_fix(), KeychainProblem.NO_BACKEND) from None
         except keyring.errors.InitError as exc:
             raise TokenUnavailable(_open_failed(exc), KeychainProblem.NO_BACKEND) from None
         except keyring.errors.KeyringLocked:
@@ -231,7 +245,7 @@ class TokenStore:
         try:
             backend.set_password(SERVICE, bridge_id, token)
         except keyring.errors.NoKeyringError:
-            raise TokenUnavailable(_NO_BACKEND_FIX, KeychainProblem.NO_BACKEND) from None
+            raise TokenUnavailable(_no_backend_fix(), KeychainProblem.NO_BACKEND) from None
         except keyring.errors.InitError as exc:
             raise TokenUnavailable(_open_failed(exc), KeychainProblem.NO_BACKEND) from None
         except keyring.errors.KeyringLocked:
@@ -262,7 +276,7 @@ class TokenStore:
         except keyring.errors.PasswordDeleteError:
             return False
         except keyring.errors.NoKeyringError:
-            raise TokenUnavailable(_NO_BACKEND_FIX, KeychainProblem.NO_BACKEND) from None
+            raise TokenUnavailable(_no_backend_fix(), KeychainProblem.NO_BACKEND) from None
         except keyring.errors.InitError as exc:
             raise TokenUnavailable(_open_failed(exc), KeychainProblem.NO_BACKEND) from None
         except keyring.errors.KeyringLocked:
