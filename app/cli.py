@@ -3,45 +3,23 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
-import getpass
 import json
 import logging
 import os
 import sys
-import uuid
-from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from app import __version__
-from app.core.config import (
-    BridgeConfig,
-    Config,
-    ConfigError,
-    load_config,
-    save_config,
-    validate_interval,
-    validate_name,
-)
-from app.core.engine import Engine
-from app.core.export import check_document
-from app.core.history import (
-    DAY,
-    HISTORY_FILE,
-    HistoryError,
-    HistoryReader,
-    Recorder,
-    WatchSettings,
-    csv_rows,
-    forget_bridge,
-    has_history,
-)
-from app.core.logs import setup_logging
-from app.core.model import BridgeSnapshot, ErrorKind, ProbeKind, worst_status
-from app.core.paths import app_paths
-from app.core.probe import DEFAULT_TIMEOUT, Prober
-from app.core.simulator import SCENARIOS, SimulatedBridge
-from app.core.tokens import MemoryKeyring, TokenStore, TokenUnavailable, register_secret
-from app.core.urls import BridgeUrlError, normalize_bridge_url
+from app.core.model import ProbeKind
+from app.core.simulator import SCENARIOS
+
+if TYPE_CHECKING:
+    from app.core.config import BridgeConfig, Config
+    from app.core.model import BridgeSnapshot
+    from app.core.tokens import TokenStore
+
+# Only what the argument parser needs is imported here, so `bridgewatch --version` and the tray
+# app start without httpx, asyncio, keyring or sqlite3. Each command imports the rest itself.
 
 __all__ = ["main"]
 
@@ -149,7 +127,7 @@ def _build_parser() -> argparse.ArgumentParser:
     check.add_argument("--token-env", metavar="VAR", help="with --url: read the token from this environment variable")
     check.add_argument("--allow-http", action="store_true", help="with --url: allow plain http:// to a remote host")
     check.add_argument(
-        "--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS", help="deadline per bridge (default 10)"
+        "--timeout", type=float, metavar="SECONDS", help="deadline per bridge (default 10)"
     )
 
     replay = commands.add_parser(
@@ -213,7 +191,6 @@ def _build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = _build_parser()
     args = parser.parse_args(argv)
-    paths = app_paths()
 
     if args.self_test:
         return _self_test()
@@ -222,6 +199,12 @@ def main(argv: list[str] | None = None) -> int:
 
         return run_gui(demo=args.demo, verbose=args.verbose)
 
+    from app.core.config import ConfigError
+    from app.core.logs import setup_logging
+    from app.core.paths import app_paths
+    from app.core.tokens import TokenUnavailable
+
+    paths = app_paths()
     quiet_commands = ("simulate", "replay")  # they touch no config, so they keep no log file
     setup_logging(None if args.command in quiet_commands else paths.log_file, verbose=args.verbose, console=True)
     handlers = {
@@ -251,6 +234,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _load() -> tuple[Config, "os.PathLike"]:
+    from app.core.config import load_config
+    from app.core.paths import app_paths
+
     path = app_paths().config_file
     config = load_config(path)
     for warning in config.warnings:
@@ -263,6 +249,8 @@ def read_token(prompt_name: str) -> str:
     if sys.stdin is None:
         raise UsageError("No standard input to read the token from: pipe the token in.")
     if sys.stdin.isatty():
+        import getpass
+
         token = getpass.getpass(f"Token for {prompt_name} (input hidden): ")
     else:
         token = sys.stdin.readline()
@@ -270,6 +258,8 @@ def read_token(prompt_name: str) -> str:
     if not token:
         raise UsageError("No token was given on standard input: paste the token, or use --probe ping.")
     check_token_text(token, "The token")
+    from app.core.tokens import register_secret
+
     register_secret(token)
     return token
 
@@ -283,6 +273,10 @@ def check_token_text(token: str, where: str) -> None:
 
 
 def _cmd_add(args) -> int:
+    from app.core.config import BridgeConfig, ConfigError, save_config, validate_interval, validate_name
+    from app.core.tokens import TokenStore
+    from app.core.urls import BridgeUrlError, normalize_bridge_url
+
     config, path = _load()
     try:
         name = validate_name(args.name)
@@ -330,6 +324,8 @@ def _cmd_list(args) -> int:
     rows = [("NAME", "PROBE", "INTERVAL", "URL", "ID")]
     rows += [(b.name, b.probe.value, f"{b.interval:g} s", b.url, b.id) for b in config.bridges]
     _print_table(rows)
+    from app.core.tokens import TokenStore
+
     problem = TokenStore().availability_problem()
     if problem is not None and any(b.probe.needs_token for b in config.bridges):
         print(f"bridgewatch: the bridges probed with a token cannot be checked. {problem}", file=sys.stderr)
@@ -337,6 +333,8 @@ def _cmd_list(args) -> int:
 
 
 def _cmd_token(args) -> int:
+    from app.core.tokens import TokenStore
+
     config, _ = _load()
     bridge = config.find(args.name)
     if bridge is None:
@@ -355,6 +353,9 @@ def _cmd_token(args) -> int:
 
 
 def _cmd_remove(args) -> int:
+    from app.core.config import save_config
+    from app.core.tokens import TokenStore, TokenUnavailable
+
     config, path = _load()
     bridge = config.find(args.name)
     if bridge is None:
@@ -379,6 +380,9 @@ def _cmd_remove(args) -> int:
 def _remove_history(bridge: BridgeConfig, delete: bool) -> None:
     import sqlite3
 
+    from app.core.history import HISTORY_FILE, HistoryError, forget_bridge, has_history
+    from app.core.paths import app_paths
+
     history_file = app_paths().data_dir / HISTORY_FILE
     if not has_history(history_file, bridge.id):
         return
@@ -396,8 +400,18 @@ def _remove_history(bridge: BridgeConfig, delete: bool) -> None:
 
 
 def _cmd_check(args) -> int:
-    if args.timeout <= 0 or args.timeout > 300:
-        raise UsageError(f"--timeout is {args.timeout:g}: choose from 0.1 to 300 seconds.")
+    import asyncio
+
+    from app.core.config import ConfigError
+    from app.core.export import check_document
+    from app.core.history import HistoryError, Recorder, WatchSettings
+    from app.core.model import worst_status
+    from app.core.probe import DEFAULT_TIMEOUT
+    from app.core.tokens import TokenStore
+
+    timeout = DEFAULT_TIMEOUT if args.timeout is None else args.timeout
+    if timeout <= 0 or timeout > 300:
+        raise UsageError(f"--timeout is {timeout:g}: choose from 0.1 to 300 seconds.")
     if args.url:
         if args.names:
             raise UsageError("Give either bridge names or --url, not both.")
@@ -422,7 +436,7 @@ def _cmd_check(args) -> int:
             raise ConfigError(f"The config file {path} has an invalid setting: {exc}") from None
 
     recorder = Recorder(None, watch) if not args.url else None
-    snapshots = asyncio.run(_check(bridges, store, args.timeout, recorder))
+    snapshots = asyncio.run(_check(bridges, store, timeout, recorder))
     if args.url:
         snapshots = [_adhoc_hint(snapshot, args.token_env) for snapshot in snapshots]
     if args.json:
@@ -435,6 +449,9 @@ def _cmd_check(args) -> int:
 async def _check(
     bridges: list[BridgeConfig], store: TokenStore, timeout: float, recorder=None
 ) -> list[BridgeSnapshot]:
+    from app.core.engine import Engine
+    from app.core.probe import Prober
+
     engine = Engine(bridges, tokens=store, prober=Prober(timeout=timeout), recorder=recorder)
     try:
         return await engine.check_once()
@@ -444,6 +461,10 @@ async def _check(
 
 def _adhoc_hint(snapshot: BridgeSnapshot, token_env: str | None) -> BridgeSnapshot:
     """Point a rejected token's hint at the environment variable it came from."""
+    from dataclasses import replace
+
+    from app.core.model import ErrorKind
+
     result = snapshot.result
     if result is None or result.error is None or result.error.kind is not ErrorKind.UNAUTHORIZED:
         return snapshot
@@ -452,6 +473,12 @@ def _adhoc_hint(snapshot: BridgeSnapshot, token_env: str | None) -> BridgeSnapsh
 
 
 def _adhoc_bridge(args) -> tuple[list[BridgeConfig], TokenStore]:
+    import uuid
+
+    from app.core.config import BridgeConfig
+    from app.core.tokens import MemoryKeyring, TokenStore, register_secret
+    from app.core.urls import BridgeUrlError, normalize_bridge_url
+
     try:
         url = normalize_bridge_url(args.url, allow_http=args.allow_http).url
     except BridgeUrlError as exc:
@@ -510,6 +537,8 @@ def _cmd_simulate(args) -> int:
         raise UsageError("--scenario redirect needs --redirect-to URL, the origin to redirect to.")
     if args.redirect_to and args.scenario != "redirect":
         raise UsageError("--redirect-to goes with --scenario redirect.")
+    from app.core.simulator import SimulatedBridge
+
     try:
         simulator = SimulatedBridge(
             args.scenario, token=args.token, port=args.port, redirect_to=args.redirect_to
@@ -557,6 +586,9 @@ def parse_since(text: str) -> float:
 
 def _open_history(key: str):
     """Return (reader, bridge info) for a bridge name or id; raise UsageError when it has no history."""
+    from app.core.history import HISTORY_FILE, HistoryReader
+    from app.core.paths import app_paths
+
     reader = HistoryReader(app_paths().data_dir / HISTORY_FILE)
     try:
         config, _ = _load()
@@ -577,6 +609,8 @@ def _cmd_history(args) -> int:
     import csv
     import time
     from datetime import datetime
+
+    from app.core.history import DAY, HistoryError, csv_rows
 
     since = parse_since(args.since) if args.since else None
     try:
@@ -659,14 +693,26 @@ def _self_test() -> int:
             failures += 1
             print(f"FAIL icon {icon}.svg: not found in app.resources", flush=True)
     failures += _self_test_svg_rendering()
-    if __version__.endswith("+source"):
-        failures += 1
-        print("FAIL version: the bridgewatch distribution metadata is missing", flush=True)
-    else:
-        print(f"ok   version {__version__}", flush=True)
+    failures += _self_test_version()
 
     print(f"self-test {'failed' if failures else 'passed'}: {failures} failed checks", flush=True)
     return 1 if failures else EXIT_OK
+
+
+def _self_test_version() -> int:
+    """Compare __version__ with the installed distribution's metadata, where there is any; return 1 on a mismatch."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        installed = version("bridgewatch")
+    except PackageNotFoundError:  # a source tree that was never installed, or a bundle without the metadata
+        print(f"ok   version {__version__} (no distribution metadata to compare)", flush=True)
+        return 0
+    if installed != __version__:
+        print(f"FAIL version: app.__version__ is {__version__} but the installed metadata says {installed}", flush=True)
+        return 1
+    print(f"ok   version {__version__}", flush=True)
+    return 0
 
 
 def _self_test_svg_rendering() -> int:
@@ -686,6 +732,8 @@ def _self_test_svg_rendering() -> int:
 
 
 def _cmd_diagnose(args) -> int:
+    from app.core.history import HISTORY_FILE
+    from app.core.paths import app_paths
     from app.core.support import build_report
 
     config, _ = _load()

@@ -99,6 +99,9 @@ def child_env(home: Path | None = None, **extra: str) -> dict[str, str]:
     env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost,::1"
     env["QT_QPA_PLATFORM"] = "offscreen"
     env["PYTHONPATH"] = str(REPO_DIR)
+    # The app children read every token from children/bench_keyring.py; the directory of a child's
+    # script is first on its sys.path, and the others never load keyring.
+    env["PYTHON_KEYRING_BACKEND"] = "bench_keyring.BenchmarkKeyring"
     env.pop("DBUS_SESSION_BUS_ADDRESS", None)  # the same on both sides: no session bus
     env.pop("BRIDGEWATCH_HOME", None)
     if home is not None:
@@ -131,23 +134,30 @@ class Child:
         )
         self._selector = selectors.DefaultSelector()
         self._selector.register(self.process.stdout, selectors.EVENT_READ)
+        # Bytes read from stdout but not yet returned. The fd is read directly, because select()
+        # cannot see lines that a buffered readline() has already taken from the pipe.
+        self._unread = b""
         self.earlier: list[dict] = []
 
     def read(self, timeout: float) -> tuple[dict, float]:
         """Return the next JSON report and the seconds since creation when it arrived."""
         deadline = time.monotonic() + timeout
         while True:
+            line, newline, rest = self._unread.partition(b"\n")
+            if newline:
+                self._unread = rest
+                if line.startswith(b"{"):
+                    return json.loads(line), time.monotonic() - self.started
+                continue
             remaining = deadline - time.monotonic()
             if remaining <= 0 or not self._selector.select(remaining):
                 self.kill()
                 raise TimeoutError(f"{self.process.args[:3]} sent no report within {timeout:g} s")
-            line = self.process.stdout.readline()
-            arrived = time.monotonic() - self.started
-            if not line:
+            chunk = os.read(self.process.stdout.fileno(), 65536)
+            if not chunk:
                 stderr = self.process.stderr.read()
                 raise RuntimeError(f"{self.process.args[:3]} exited with {self.process.wait()}:\n{stderr[-3000:]}")
-            if line.startswith("{"):
-                return json.loads(line), arrived
+            self._unread += chunk
 
     def read_event(self, event: str, timeout: float) -> tuple[dict, float]:
         """Return the next report whose "event" is `event`, keeping the reports before it in `earlier`."""

@@ -25,6 +25,7 @@ import poll_cost
 
 PROFILE_DIR = BENCH_DIR / "profiles"
 RAW_RESULTS = BENCH_DIR / "results.json"  # every measured value of the last run, for --render-only
+GROUPS = ("startup", "buildnotify", "polls", "stall", "idle", "day")  # the groups of rows that --only selects
 
 
 def day_rows(repetitions: int) -> Row:
@@ -177,9 +178,18 @@ def main() -> int:
     parser.add_argument(
         "--render-only", action="store_true", help=f"only write the results file again from {RAW_RESULTS.name}"
     )
+    parser.add_argument(
+        "--only", action="append", choices=GROUPS, metavar="GROUP",
+        help=f"run only this group of rows, repeatable ({', '.join(GROUPS)}); needs --output, so that a "
+        "partial run never replaces RESULTS.md",
+    )
     args = parser.parse_args()
     if args.render_only:
         return render_only(args.output)
+    if args.only:
+        if args.output == BENCH_DIR / "RESULTS.md":
+            parser.error("--only writes a partial table: give --output with another file, such as /tmp/partial.md")
+        return run_only(args)
     started = time.monotonic()
     repetitions = 2 if args.quick else 5
 
@@ -189,7 +199,7 @@ def main() -> int:
         try:
             run = gui_rows.IdleRun(60.0 if args.quick else 300.0)
             idle["row"] = run.finish()
-            idle["experiment"] = run.experiment
+            idle["window_row"] = run.window_row
             idle["profile"] = run.profile
         except Exception as exc:  # reported in the results instead of losing the other rows
             idle["error"] = f"{type(exc).__name__}: {exc}"
@@ -217,7 +227,7 @@ def main() -> int:
     idle_thread.join()
     if "row" in idle:
         rows.insert(-1, idle["row"])
-        rows.insert(-1, idle["experiment"])
+        rows.insert(-1, idle["window_row"])
         profiles.append(idle["profile"])
     else:
         log(f"idle CPU failed: {idle.get('error')}")
@@ -236,6 +246,41 @@ def main() -> int:
     )
     write_results(args.output, rows, context)
     log(f"wrote {args.output} and {RAW_RESULTS.name} after {context['wall']:.0f} s")
+    return 0
+
+
+def run_only(args) -> int:
+    """Run the chosen groups of rows in the foreground and write them to `args.output`, without profiles."""
+    started = time.monotonic()
+    repetitions = 2 if args.quick else 5
+    seconds = 8.0 if args.quick else 15.0
+    rows: list[Row] = []
+    buildnotify_text = "not run"
+    for group in args.only:
+        if group == "startup":
+            rows += gui_rows.startup_rows(repetitions)
+        elif group == "buildnotify":
+            peer_rows, buildnotify_text = gui_rows.buildnotify_rows(repetitions)
+            rows += peer_rows
+        elif group == "polls":
+            rows += poll_cost.poll_rows(repetitions)
+        elif group == "stall":
+            rows += gui_rows.stall_rows(2 if args.quick else 3, seconds)
+        elif group == "idle":
+            run = gui_rows.IdleRun(60.0 if args.quick else 300.0)
+            rows += [run.finish(profile=False), run.window_row]
+        elif group == "day":
+            rows.append(day_rows(1 if args.quick else 2))
+    context = {
+        "command": "python benchmarks/run.py " + " ".join(f"--only {group}" for group in args.only),
+        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "wall": time.monotonic() - started,
+        "buildnotify": buildnotify_text,
+        "imports": import_counts(),
+        "profiles": ["not recorded by a partial run"],
+    }
+    write_results(args.output, rows, context)
+    log(f"wrote {args.output} after {context['wall']:.0f} s")
     return 0
 
 

@@ -26,6 +26,10 @@ log = logging.getLogger(__name__)
 
 SLEEP_JUMP = 60.0  # seconds the wall clock may gain on the monotonic clock before it counts as a wake-up
 _SLEEP_CHECK = 15.0  # seconds between two comparisons of the clocks, and between reference checks while offline
+# Seconds by which a poll or a policy timer delays saving the alert state, so that a burst of polls
+# (every bridge at start, or many timing out together) serializes the state once instead of per poll.
+# Commands such as snooze and pause, and the engine's stop, save at once.
+STATE_SAVE_DELAY = 1.0
 
 
 @dataclass(frozen=True)
@@ -88,6 +92,7 @@ class Engine:
         self._clock = clock or SystemClock()
         self._state_file = state_file
         self._saved_state = ""
+        self._save_handle: asyncio.TimerHandle | None = None
         self._reference_check = reference_check
         self._watched: dict[str, _Watched] = {}
         self._pending_config: list[BridgeConfig] | None = list(bridges)
@@ -333,7 +338,7 @@ class Engine:
                 pass
             self._deliver(self.policy.tick(self._clock.time()))
             self._report_status()
-            self._save_state()
+            self._save_state_soon()
 
     async def _prune_history(self) -> None:
         """Apply the history retention at start and then every hour, off the loop."""
@@ -428,7 +433,7 @@ class Engine:
         incident = self.policy.open_incidents().get(config.id)
         self._deliver(self.recorder.after_poll(config, result, incident, detail, now))
         self._poke_timers()
-        self._save_state()
+        self._save_state_soon()
 
     async def _looks_offline(self) -> bool:
         """Return True when every bridge's latest result is unreachable and the reference check fails."""
@@ -444,8 +449,9 @@ class Engine:
 
     def _snapshot(self, watched: _Watched) -> BridgeSnapshot:
         snapshot = watched.state.snapshot
-        view = self.policy.view(watched.config.id) if watched.config.id in self.policy.bridge_ids() else None
-        if view is None:
+        try:
+            view = self.policy.view(watched.config.id)
+        except KeyError:  # not in the policy, as in the one-shot check of the command line
             return snapshot
         return replace(
             snapshot,
@@ -487,7 +493,19 @@ class Engine:
         self._saved_state = text
         log.info("Restored %d open incidents from %s", len(self.policy.open_incidents()), self._state_file)
 
+    def _save_state_soon(self) -> None:
+        """Save the alert state STATE_SAVE_DELAY seconds from now, unless a save is already due."""
+        if self._state_file is None or self._save_handle is not None:
+            return
+        if self._loop is None or not self._running:
+            self._save_state()
+            return
+        self._save_handle = self._loop.call_later(STATE_SAVE_DELAY, self._save_state)
+
     def _save_state(self) -> None:
+        if self._save_handle is not None:
+            self._save_handle.cancel()
+            self._save_handle = None
         if self._state_file is None:
             return
         text = json.dumps(self.policy.to_dict(), indent=1, sort_keys=True)

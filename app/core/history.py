@@ -14,6 +14,7 @@ import json
 import logging
 import math
 import sqlite3
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -267,7 +268,7 @@ class HistoryStore:
             raise HistoryError(f"Cannot open the history database {path}: {exc}.") from None
         try:
             self._db.execute("PRAGMA busy_timeout=5000")  # ms: writers wait for each other's short transactions
-            self._db.execute("PRAGMA journal_mode=WAL")
+            self._enable_wal()
             # With WAL, NORMAL keeps the file consistent, and a power loss loses at most the last results.
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._migrate()
@@ -276,6 +277,22 @@ class HistoryStore:
             raise HistoryError(f"Cannot prepare the history database {path}: {exc}.") from None
         self._keys: dict[str, int] = {}
         self._components: dict[int, dict[str, str]] = {}
+
+    def _enable_wal(self) -> None:
+        """Switch to WAL, retrying for up to 2 s while another connection creates the same new file.
+
+        SQLite 3.40 returns "database is locked" at once, without calling its busy handler, when
+        two connections switch a new database to WAL at the same moment. That happens when the
+        engine and the retention pass open the file at start, and in tests/test_history.py.
+        """
+        for attempt in range(100):
+            try:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or attempt == 99:
+                    raise
+                time.sleep(0.02)
 
     def close(self) -> None:
         self._db.close()

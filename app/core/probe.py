@@ -32,6 +32,7 @@ __all__ = ["Prober", "interpret_response", "DEFAULT_TIMEOUT", "MAX_BODY_BYTES"]
 
 log = logging.getLogger(__name__)
 
+
 DEFAULT_TIMEOUT = 10.0  # seconds, for the connection and for the whole request
 MAX_BODY_BYTES = 1024 * 1024  # after decompression
 
@@ -70,6 +71,12 @@ class Prober:
             follow_redirects=False,
             timeout=httpx.Timeout(timeout),
             headers={"User-Agent": f"Bridgewatch/{__version__}"},
+            # No cap on connections: the engine has at most one request in flight per bridge, so
+            # the number of bridges bounds them. With httpx's default cap of 100, more bridges
+            # than that queue their requests, and httpcore matches every queued request against
+            # every connection at each request's start and end. With 200 bridges, py-spy found a third
+            # of the engine thread's busy samples there, time in which the GUI thread waits for the GIL.
+            limits=httpx.Limits(max_connections=None, max_keepalive_connections=20),
         )
 
     async def aclose(self) -> None:

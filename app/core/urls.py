@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import httpx
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = ["BridgeUrlError", "NormalizedUrl", "normalize_bridge_url", "is_loopback_host", "same_origin"]
 
@@ -42,7 +45,16 @@ def normalize_bridge_url(text: str, *, allow_http: bool = False) -> NormalizedUr
     `/health` is dropped with a note. Plain `http://` is accepted only for loopback
     hosts unless `allow_http` is set, because the token would cross the network in
     clear text. Raises BridgeUrlError naming the value and the fix.
+
+    Results are cached, because the prober and every config load call this for each bridge.
     """
+    return _normalize_cached(text, allow_http)
+
+
+@functools.lru_cache(maxsize=1024)
+def _normalize_cached(text: str, allow_http: bool) -> NormalizedUrl:
+    import httpx  # imported here so that loading an empty config, or `--version`, never loads httpx
+
     raw = text.strip()
     if not raw:
         raise BridgeUrlError("The bridge URL is empty: enter the domain or address of the SCIM bridge.")

@@ -2,39 +2,38 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import signal
 import socket
 import sys
-import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QFileSystemWatcher, QObject, QSocketNotifier, Qt, QTimer
-from PySide6.QtNetwork import QNetworkInformation
-from PySide6.QtWidgets import QApplication, QDockWidget, QMenu, QSystemTrayIcon, QToolBar, QToolButton, QWidget
+from PySide6.QtWidgets import QApplication, QSystemTrayIcon
 
 from app import __version__
 from app.core.config import BridgeConfig, Config, ConfigError, load_config, save_config
-from app.core.engine import EngineStatus
-from app.core.history import HISTORY_FILE
-from app.core.support import build_report
 from app.core.logs import setup_logging
 from app.core.model import BridgeSnapshot
 from app.core.paths import HOME_ENV, app_paths
 from app.core.policy import Alert, AlertPolicy, PolicySettings, PolicySettingsError, tomorrow_at
-from app.core.probe import Prober
-from app.core.tokens import MemoryKeyring, TokenStore
-from app.gui.alerts_panel import AlertsPanel
-from app.gui.history_view import HistoryView
+from app.core.tokens import TokenStore
 from app.gui.icons import app_icon
 from app.gui.notifier import ACTION_SNOOZE, Notifier
-from app.gui.tray import SNOOZE_CHOICES, TrayIcon
-from app.gui.settings import SetupController
 from app.gui.single_instance import SingleInstance
-from app.gui.window import DetailWindow
+from app.gui.tray import TrayIcon
 from app.gui.worker import EngineWorker
+
+# The window, its panels and the settings controller are imported and built when the window
+# first opens, and the engine with httpx on the engine thread, so the tray shows without them.
+if TYPE_CHECKING:
+    from app.core.engine import EngineStatus
+    from app.gui.settings import SetupController
+    from app.gui.window import DetailWindow
 
 __all__ = ["TrayApp", "run_gui", "snooze_until"]
 
@@ -42,28 +41,38 @@ log = logging.getLogger(__name__)
 
 
 class TrayApp(QObject):
-    """Own the tray icon, the window, the notifier and the engine worker."""
+    """Own the tray icon, the window, the notifier and the engine worker.
+
+    The window, with its alert panel, History tab and SetupController, is built on the first
+    access to `window` or `setup`: when it opens, or at once where the start shows it. Until
+    then the tray keeps the latest snapshot of each bridge and `set_notice` keeps the notices,
+    and both go into the window when it is built.
+    """
 
     def __init__(
         self,
         bridges: list[BridgeConfig],
         tokens: TokenStore,
         *,
-        prober_factory=Prober,
+        prober_factory=None,
         tray_available: bool | None = None,
         policy_settings: PolicySettings | None = None,
         state_file: Path | None = None,
         notifier_backends=None,
     ) -> None:
+        """`prober_factory` defaults to app.core.probe.Prober, called on the engine thread."""
         super().__init__()
         if tray_available is None:
             tray_available = QSystemTrayIcon.isSystemTrayAvailable()
         self.tray_available = tray_available
         self.bridges = list(bridges)
+        self._tokens = tokens
         settings = policy_settings or PolicySettings()
+        self._window: DetailWindow | None = None
+        self._setup: SetupController | None = None
+        self._notices: dict[str, str] = {}  # for the window, until it is built
 
         self.tray = TrayIcon(self)
-        self.window = DetailWindow(keep_running_in_tray=tray_available)
         self.notifier = Notifier(self.tray.icon, self, backends=notifier_backends)
         self.worker = EngineWorker(
             self.bridges,
@@ -72,14 +81,11 @@ class TrayApp(QObject):
             policy_factory=lambda: AlertPolicy(settings),
             state_file=state_file,
         )
-        self._add_alert_controls()
-        self._add_history_view()
 
         initial = [BridgeSnapshot(id=b.id, name=b.name, url=b.url, probe=b.probe) for b in self.bridges]
         self.tray.set_bridges(initial)
-        self.window.set_bridges(initial)
 
-        self.worker.snapshot_changed.connect(self._on_snapshot)
+        self.worker.snapshots_changed.connect(self._on_snapshots)
         self.worker.notification.connect(self.notifier.notify)
         self.worker.engine_status.connect(self._on_engine_status)
         self.notifier.inbox_changed.connect(self._on_inbox_changed)
@@ -89,21 +95,59 @@ class TrayApp(QObject):
         self.tray.quit_requested.connect(self.quit)
         self.tray.pause_requested.connect(self._on_pause_requested)
         self.tray.alert_opened.connect(self.open_alert)
-        self.window.check_requested.connect(self.worker.check_now)
         self._network = None
         if not tray_available:
-            self.window.set_notice(
+            self.set_notice(
                 "tray",
                 "No system tray was found on this desktop, so Bridgewatch runs as a normal window: "
                 "closing it quits. On GNOME, install the AppIndicator extension to get a tray icon.",
             )
-        # Bridge management, settings and the first-run actions of the window.
-        self.setup = SetupController(self, tokens)
-        if not tray_available:
+            # With no tray the window is the app: build it now, and look for a tray that may appear.
             self.setup.watch_for_tray()
+
+    @property
+    def window(self) -> DetailWindow:
+        """The detail window, built on first access."""
+        if self._window is None:
+            self._build_window()
+        return self._window
+
+    @property
+    def setup(self) -> SetupController:
+        """Bridge management, settings and the first-run actions of the window, built with the window."""
+        if self._setup is None:
+            self._build_window()
+        return self._setup
+
+    def _build_window(self) -> None:
+        from app.gui.settings import SetupController
+        from app.gui.window import DetailWindow
+
+        window = DetailWindow(keep_running_in_tray=self.tray_available)
+        self._window = window
+        self._add_alert_controls()
+        self._add_history_view()
+        window.set_bridges(self.tray.snapshots())
+        window.check_requested.connect(self.worker.check_now)
+        for key, text in self._notices.items():
+            window.set_notice(key, text)
+        self._setup = SetupController(self, self._tokens)
+
+    def set_notice(self, key: str, text: str) -> None:
+        """Show `text` in the window's banner under `key`, or remove that notice when `text` is empty."""
+        if self._window is not None:
+            self._window.set_notice(key, text)
+            return
+        if text:
+            self._notices[key] = text
+        else:
+            self._notices.pop(key, None)
 
     def _add_history_view(self) -> None:
         """Add the History tab, which reads the engine's history database on its own connection."""
+        from app.core.history import HISTORY_FILE
+        from app.gui.history_view import HistoryView
+
         self.history_view = HistoryView(app_paths().data_dir / HISTORY_FILE)
         self.window.add_detail_tab(self.history_view, "History")
         self.window.bridge_list.currentItemChanged.connect(lambda *_: self._show_history())
@@ -111,6 +155,9 @@ class TrayApp(QObject):
 
     def copy_diagnostics(self, bridge_id: str, masked: bool) -> str:
         """Put the diagnostics report of a bridge on the clipboard and return it."""
+        from app.core.history import HISTORY_FILE
+        from app.core.support import build_report
+
         paths = app_paths()
         try:
             bridge = load_config(paths.config_file).find(bridge_id)
@@ -138,6 +185,11 @@ class TrayApp(QObject):
 
     def _add_alert_controls(self) -> None:
         """Add the snooze toolbar and the alert list to the window."""
+        from PySide6.QtWidgets import QDockWidget, QMenu, QToolBar, QToolButton, QWidget
+
+        from app.gui.alerts_panel import AlertsPanel
+        from app.gui.tray import SNOOZE_CHOICES
+
         toolbar = QToolBar("Alerts", self.window)
         toolbar.setObjectName("alerts-toolbar")
         toolbar.setMovable(False)
@@ -171,7 +223,7 @@ class TrayApp(QObject):
         self.window.resizeDocks([dock], [170], Qt.Orientation.Vertical)
         if self.window.height() < 720:
             self.window.resize(self.window.width(), 720)
-        self.alerts_panel.set_entries([])
+        self.alerts_panel.set_entries(self.notifier.inbox.entries)
 
     def start(self, *, show_window: bool) -> None:
         if self.tray_available:
@@ -183,6 +235,8 @@ class TrayApp(QObject):
 
     def _watch_network(self) -> None:
         """Forward the operating system's reachability reports to the engine, where Qt has a backend."""
+        from PySide6.QtNetwork import QNetworkInformation
+
         if not QNetworkInformation.loadDefaultBackend():
             log.info("No network information backend: offline detection relies on the reference check")
             return
@@ -192,20 +246,26 @@ class TrayApp(QObject):
         self._network.reachabilityChanged.connect(self._on_reachability)
 
     def _on_reachability(self, reachability) -> None:
+        from PySide6.QtNetwork import QNetworkInformation
+
         # "Local" means a link without internet, which may still reach an internal bridge.
         offline = reachability == QNetworkInformation.Reachability.Disconnected
         self.worker.set_network_available(not offline)
 
-    def _on_snapshot(self, snapshot: BridgeSnapshot) -> None:
-        self.tray.update_bridge(snapshot)
-        self.window.update_bridge(snapshot)
+    def _on_snapshots(self, snapshots: list[BridgeSnapshot]) -> None:
+        """Apply one loop turn of engine snapshots; only the latest of each bridge is drawn."""
+        latest = {snapshot.id: snapshot for snapshot in snapshots}
+        for snapshot in latest.values():
+            self.tray.update_bridge(snapshot)
+            if self._window is not None:
+                self._window.update_bridge(snapshot)
 
     def _on_engine_status(self, status: EngineStatus) -> None:
         self.tray.set_engine_status(status)
         offline_text = ""
         if status.offline:
             offline_text = "Offline: monitoring paused. Bridgewatch checks again 30 s after the network returns."
-        self.window.set_notice("offline", offline_text)
+        self.set_notice("offline", offline_text)
 
     def watch_config(self, path: Path) -> None:
         """Apply edits of the config file made outside the app, such as `bridgewatch add` or a text editor."""
@@ -243,11 +303,11 @@ class TrayApp(QObject):
             config = load_config(self._config_path)
         except ConfigError as exc:
             log.error("%s", exc)
-            self.window.set_notice("config", f"{exc} Monitoring goes on with the bridges as they were.")
+            self.set_notice("config", f"{exc} Monitoring goes on with the bridges as they were.")
             self.tray.set_config_problem(True)
             return
-        self.window.set_notice("config", "")
-        self.window.set_notice("config-warnings", "\n".join(config.warnings))
+        self.set_notice("config", "")
+        self.set_notice("config-warnings", "\n".join(config.warnings))
         self.tray.set_config_problem(False)
         if config.bridges != self.bridges:
             log.info("The config file changed on disk: %d bridges", len(config.bridges))
@@ -255,7 +315,8 @@ class TrayApp(QObject):
 
     def _on_inbox_changed(self) -> None:
         self.tray.set_unseen(self.notifier.inbox.unseen)
-        self.alerts_panel.set_entries(self.notifier.inbox.entries)
+        if self._window is not None:
+            self.alerts_panel.set_entries(self.notifier.inbox.entries)
 
     def _on_notification_action(self, action: str, alert: Alert) -> None:
         if action == ACTION_SNOOZE:
@@ -301,7 +362,8 @@ class TrayApp(QObject):
         """Stop the engine (hanging polls included) and leave the event loop."""
         self.worker.stop(timeout=1.0)
         self.notifier.close()
-        self.history_view.close_reader()
+        if self._window is not None:
+            self.history_view.close_reader()
         self.tray.hide()
         QApplication.quit()
 
@@ -345,6 +407,10 @@ def snooze_until(key: str, now: float) -> float | None:
 def _demo_setup() -> tuple[list[BridgeConfig], TokenStore, object, str]:
     """Start the demo bridges in a temporary profile with an in-memory keyring."""
     from app.core.demo import Demo
+
+    import tempfile
+
+    from app.core.tokens import MemoryKeyring
 
     profile = tempfile.mkdtemp(prefix="bridgewatch-demo-")
     os.environ[HOME_ENV] = profile  # the demo never touches the user's own config, logs or keychain
@@ -409,9 +475,9 @@ def run_gui(*, demo: bool = False, verbose: bool = False) -> int:
     # Closing the window must not end a tray app; with no tray the window is the app.
     app.setQuitOnLastWindowClosed(not tray_app.tray_available)
     if config_error:
-        tray_app.window.set_notice("config", config_error)
+        tray_app.set_notice("config", config_error)
         tray_app.tray.set_config_problem(True)
-    tray_app.window.set_notice("config-warnings", "\n".join(config_warnings))
+    tray_app.set_notice("config-warnings", "\n".join(config_warnings))
     if not demo:
         tray_app.watch_config(paths.config_file)
     if demo:
@@ -424,6 +490,17 @@ def run_gui(*, demo: bool = False, verbose: bool = False) -> int:
     wakeup = _SignalWakeup(tray_app.quit)
 
     tray_app.start(show_window=demo or not bridges or bool(config_error))
+    # A full collection of Python's cyclic garbage collector scans every tracked object while it
+    # holds the GIL, so it stalls the GUI thread even when the engine thread runs it. With 200
+    # bridges such a collection took 55 to 110 ms (gc.callbacks timings in the stall benchmark's
+    # app, on the 2-core benchmark machine). Objects alive now (modules, classes, widgets) stay
+    # until exit, so gc.freeze() leaves them out of every later collection. The engine thread
+    # does the same once its own imports are done.
+    gc.freeze()
+    # While the engine thread runs Python code, the GUI thread waits for the GIL before each
+    # Python slot for up to the switch interval (5 ms by default), once per slot. 1 ms keeps a
+    # burst of engine work, such as many polls timing out together, from delaying the GUI as much.
+    sys.setswitchinterval(0.001)
     try:
         code = app.exec()
     finally:

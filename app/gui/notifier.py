@@ -6,7 +6,6 @@ Focus Assist is not lost. Nothing here opens a window or takes focus on its own.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import threading
 from importlib.resources import as_file
@@ -53,6 +52,8 @@ class NativeBackend:
             from desktop_notifier import Capability, DesktopNotifier, Icon
         except ImportError as exc:
             raise BackendUnavailable(f"desktop-notifier is not installed ({exc})") from None
+        import asyncio  # here, so that the tray starts without asyncio until the first notification
+
         self._relay = relay
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="notifier", daemon=True)
@@ -70,9 +71,13 @@ class NativeBackend:
         self.supports_click = Capability.ON_CLICKED in capabilities
 
     def _run(self, coroutine, timeout: float):
+        import asyncio
+
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout)
 
     def send(self, alert: Alert) -> None:
+        import asyncio
+
         from desktop_notifier import Button, Urgency
 
         urgency = {"info": Urgency.Low, "warning": Urgency.Normal, "critical": Urgency.Critical}[alert.severity]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import sqlite3
 from dataclasses import replace
 from pathlib import Path
 from typing import Callable
@@ -26,15 +25,12 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.autostart import Autostart, AutostartError, autostart_for_platform, launch_command
-from app.core.bridges import BridgeManager, TokenChange
 from app.core.config import MAX_INTERVAL, MIN_INTERVAL, ConfigError, load_config, save_config
-from app.core.history import HISTORY_FILE, HistoryError, forget_bridge, has_history
 from app.core.model import BridgeSnapshot, ErrorKind
 from app.core.paths import AppPaths, app_paths
 from app.core.policy import PolicySettings, PolicySettingsError
 from app.core.timefmt import format_duration
 from app.core.tokens import TokenStore, TokenUnavailable
-from app.gui.dialogs import BridgeDialog
 
 __all__ = ["SettingsDialog", "SetupController"]
 
@@ -264,7 +260,7 @@ class SetupController(QObject):
         self.window = tray_app.window
         self.tokens = tokens
         self.paths = paths or app_paths()
-        self.manager = BridgeManager(self.paths.config_file, tokens)
+        self._manager = None
         self.autostart = autostart or autostart_for_platform()
         self.dialog_options: dict = {}  # extra BridgeDialog keywords, such as test_timeout for the tests
         self.active_dialog: QDialog | None = None
@@ -305,6 +301,17 @@ class SetupController(QObject):
 
     # -- bridges ----------------------------------------------------------------------------------
 
+    # The bridge manager and the dialogs import httpx and the diagnosis code, so they load on the
+    # first bridge action instead of when the window opens.
+    @property
+    def manager(self):
+        """The BridgeManager for the config file: keychain first, config file second."""
+        if self._manager is None:
+            from app.core.bridges import BridgeManager
+
+            self._manager = BridgeManager(self.paths.config_file, self.tokens)
+        return self._manager
+
     def _load_config(self):
         try:
             return self.manager.load()
@@ -316,6 +323,8 @@ class SetupController(QObject):
         config = self._load_config()
         if config is None:
             return
+        from app.gui.dialogs import BridgeDialog
+
         dialog = BridgeDialog(
             self.manager, default_interval=config.default_interval, parent=self.window, **self.dialog_options
         )
@@ -330,6 +339,9 @@ class SetupController(QObject):
             self.inform("Bridge not found", "That bridge is no longer in the config file.", warning=True)
             self.apply_config()
             return
+        from app.core.bridges import TokenChange
+        from app.gui.dialogs import BridgeDialog
+
         dialog = BridgeDialog(self.manager, bridge, parent=self.window, **self.dialog_options)
 
         def saved() -> None:
@@ -350,6 +362,8 @@ class SetupController(QObject):
         question += " and deletes its token from the keychain." if bridge.probe.needs_token else "."
         if not self.confirm("Remove bridge", question):
             return
+
+        from app.core.history import HISTORY_FILE, has_history
 
         history_file = self.paths.data_dir / HISTORY_FILE
         keep_history = True
@@ -384,6 +398,10 @@ class SetupController(QObject):
         self.apply_config()
 
     def _delete_history(self, history_file: Path, bridge_id: str) -> None:
+        import sqlite3
+
+        from app.core.history import HistoryError, forget_bridge
+
         try:
             forget_bridge(history_file, bridge_id)
         except (HistoryError, sqlite3.Error) as exc:

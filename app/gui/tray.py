@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QPointF, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QBrush, QColor, QIcon, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
-from app.core.engine import EngineStatus
 from app.core.inbox import InboxEntry
 from app.core.model import BridgeSnapshot, BridgeStatus, worst_status
 from app.gui.icons import app_icon, status_icon, tray_status_icon
+
+if TYPE_CHECKING:
+    from app.core.engine import EngineStatus  # the engine itself loads on its own thread
 
 __all__ = ["TrayIcon", "tooltip_text", "SNOOZE_CHOICES"]
 
@@ -80,9 +83,9 @@ class TrayIcon(QObject):
         super().__init__(parent)
         self._snapshots: dict[str, BridgeSnapshot] = {}
         self._bridge_actions: dict[str, QAction] = {}
-        self._engine = EngineStatus()
+        self._engine: EngineStatus | None = None  # None until the engine reports: online, not paused
         self._unseen: list[InboxEntry] = []
-        self.status = BridgeStatus.UNKNOWN
+        self._status: BridgeStatus | None = BridgeStatus.UNKNOWN  # None: compute again on the next read
         self.badge = False
 
         self.menu = QMenu()
@@ -132,6 +135,28 @@ class TrayIcon(QObject):
     def tooltip(self) -> str:
         return self.icon.toolTip()
 
+    @property
+    def status(self) -> BridgeStatus:
+        """The status that the icon shows: the worst confirmed one, or a warning or unknown state."""
+        if self._status is None:
+            self._status = self._compute_status()
+        return self._status
+
+    def _compute_status(self) -> BridgeStatus:
+        if self._config_problem and not self._snapshots:
+            return BridgeStatus.DEGRADED  # nothing is monitored: that is a warning, not calm
+        if not self._snapshots or self._offline:
+            return BridgeStatus.UNKNOWN  # no bridges, or monitoring paused so that no state is current
+        return worst_status(s.shown_status for s in self._snapshots.values())
+
+    @property
+    def _offline(self) -> bool:
+        return self._engine is not None and self._engine.offline
+
+    def snapshots(self) -> list[BridgeSnapshot]:
+        """Return the latest snapshot of each bridge, in the order of the bridge list."""
+        return list(self._snapshots.values())
+
     def show(self) -> None:
         self.icon.show()
 
@@ -160,8 +185,7 @@ class TrayIcon(QObject):
         action.setIcon(status_icon(snapshot.shown_status))
         action.setToolTip(snapshot.summary)
         self._snapshots[snapshot.id] = snapshot
-        if not self._engine.offline:
-            self.status = worst_status(s.shown_status for s in self._snapshots.values())
+        self._status = None  # computed on the next read: once per round instead of once per snapshot
         # A polling round delivers one snapshot per bridge: draw the icon and tooltip once per
         # event-loop turn instead of once per snapshot.
         if not self._refresh_pending:
@@ -194,23 +218,14 @@ class TrayIcon(QObject):
         self._refresh_pending = False
         snapshots = list(self._snapshots.values())
         self._empty_action.setVisible(not snapshots)
-        self._offline_action.setVisible(self._engine.offline)
+        self._offline_action.setVisible(self._offline)
         self._config_action.setVisible(self._config_problem)
-        paused = bool(self._engine.paused_until or self._engine.paused_until_recovery)
+        engine = self._engine
+        paused = engine is not None and bool(engine.paused_until or engine.paused_until_recovery)
         self.resume_action.setEnabled(paused)
         self.pause_menu.setTitle("Notifications paused" if paused else "Pause notifications")
-        if self._config_problem and not snapshots:
-            self.status = BridgeStatus.DEGRADED  # nothing is monitored: that is a warning, not calm
-            icon = tray_status_icon(BridgeStatus.DEGRADED)
-        elif not snapshots:
-            self.status = BridgeStatus.UNKNOWN
-            icon = app_icon()
-        elif self._engine.offline:
-            self.status = BridgeStatus.UNKNOWN  # monitoring paused: no bridge state is current
-            icon = tray_status_icon(BridgeStatus.UNKNOWN)
-        else:
-            self.status = worst_status(s.shown_status for s in snapshots)
-            icon = tray_status_icon(self.status)
+        self._status = self._compute_status()
+        icon = app_icon() if not snapshots and not self._config_problem else tray_status_icon(self._status)
         self.badge = bool(self._unseen)
         self.icon.setIcon(with_badge(icon) if self.badge else icon)
         tooltip = tooltip_text(snapshots, self._engine, len(self._unseen))

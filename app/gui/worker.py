@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
+import gc
 import logging
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING, Callable
 
 from PySide6.QtCore import QObject, Signal
 
-from app.core.config import BridgeConfig
-from app.core.engine import Engine, EngineListener
-from app.core.policy import AlertPolicy
-from app.core.probe import Prober
-from app.core.tokens import TokenStore
+if TYPE_CHECKING:
+    import asyncio
+
+    from app.core.config import BridgeConfig
+    from app.core.engine import Engine
+    from app.core.tokens import TokenStore
 
 __all__ = ["EngineWorker"]
 
@@ -24,23 +26,32 @@ class EngineWorker(QObject):
     """Own the engine thread. Signals reach GUI-thread slots as queued calls.
 
     Every method here only schedules work on the engine's loop and returns at once,
-    except stop(), which waits at most `timeout` seconds for the thread to end.
+    except stop(), which waits at most `timeout` seconds for the thread to end. Calls made
+    before the engine exists are queued and run, in order, once it does.
+
+    The engine, the prober, httpx and the history store are imported on the engine thread, so
+    the GUI thread shows the tray without waiting for them.
     """
 
-    snapshot_changed = Signal(object)  # BridgeSnapshot
+    # The engine thread sends the events of one turn of its loop as one list through `_events`, so
+    # a burst, such as 50 polls timing out together, costs the GUI thread one queued call. The
+    # worker, which lives on the GUI thread, then emits these signals in the engine's order.
+    snapshots_changed = Signal(object)  # list[BridgeSnapshot]: consecutive snapshots, in order
     transition = Signal(object)  # Transition
     notification = Signal(object)  # Alert
     engine_status = Signal(object)  # EngineStatus
+    _events = Signal(object)  # list of (signal name, value) pairs
 
     def __init__(
         self,
         bridges: list[BridgeConfig],
         tokens: TokenStore,
-        prober_factory=Prober,
-        policy_factory=AlertPolicy,
+        prober_factory=None,
+        policy_factory=None,
         state_file: Path | None = None,
         parent=None,
     ) -> None:
+        """`prober_factory` and `policy_factory` default to Prober and AlertPolicy, called on the engine thread."""
         super().__init__(parent)
         self._bridges = list(bridges)
         self._tokens = tokens
@@ -50,38 +61,68 @@ class EngineWorker(QObject):
         self._loop: asyncio.AbstractEventLoop | None = None
         self._engine: Engine | None = None
         self._task: asyncio.Task | None = None
-        self._ready = threading.Event()
+        self._lock = threading.Lock()  # guards _engine, _queued and the start of _task against stop()
+        self._queued: list[Callable[[Engine], object]] = []
+        self._reconfigures: set[asyncio.Task] = set()
+        self._batch: list[tuple[str, object]] = []  # events of the current loop turn, engine thread only
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        # With no bridges there is nothing to poll, so the engine thread (and its imports of httpx,
+        # asyncio and sqlite3) starts with the first bridge, for example one added on the
+        # first-run page. NOTE: until then the hourly history retention pass does not run either.
+        self._start_requested = False
+        self._events.connect(self._dispatch)
 
     def start(self) -> None:
+        """Start the engine thread, or with no bridges, wait for reconfigure() to give it some."""
+        self._start_requested = True
+        if self._bridges:
+            self._start_thread()
+
+    def _start_thread(self) -> None:
         self._thread = threading.Thread(target=self._run, name="bridgewatch-engine", daemon=True)
         self._thread.start()
-        self._ready.wait(5)
 
     def _run(self) -> None:
+        import asyncio
+
+        from app.core.engine import Engine, EngineListener
+
         loop = asyncio.new_event_loop()
         self._loop = loop
         # Once stop() began, nothing more is emitted: the GUI objects may be going away.
         listener = EngineListener(
-            snapshot=lambda snapshot: self._emit(self.snapshot_changed, snapshot),
-            transition=lambda transition: self._emit(self.transition, transition),
-            notification=lambda alert: self._emit(self.notification, alert),
-            status=lambda status: self._emit(self.engine_status, status),
+            snapshot=lambda snapshot: self._add_event("snapshot", snapshot),
+            transition=lambda transition: self._add_event("transition", transition),
+            notification=lambda alert: self._add_event("notification", alert),
+            status=lambda status: self._add_event("status", status),
         )
 
         async def main() -> None:
-            self._engine = Engine(
+            engine = Engine(
                 self._bridges,
                 tokens=self._tokens,
                 listener=listener,
-                prober=self._prober_factory(),
-                policy=self._policy_factory(),
+                prober=self._make_prober(),
+                policy=self._make_policy(),
                 state_file=self._state_file,
             )
-            self._task = asyncio.current_task()
-            self._ready.set()
-            await self._engine.run()
+            with self._lock:
+                stopped_early = self._stopping.is_set()  # stop() came while the engine was being built
+                if not stopped_early:
+                    self._engine = engine
+                    self._task = asyncio.current_task()
+                queued, self._queued = self._queued, []
+            if stopped_early:
+                engine.recorder.close()
+                await engine.aclose()
+                return
+            # The engine's imports and start-up objects live as long as the app: move them out of
+            # the collector's reach, as run_gui does for the GUI's (see the comment there).
+            gc.freeze()
+            for call in queued:
+                loop.call_soon(call, engine)
+            await engine.run()
 
         try:
             loop.run_until_complete(main())
@@ -90,20 +131,68 @@ class EngineWorker(QObject):
         except Exception:
             log.exception("The engine stopped on an unexpected error")
         finally:
-            self._ready.set()
             loop.run_until_complete(loop.shutdown_asyncgens())
             loop.close()
 
-    def _emit(self, signal, value) -> None:
+    def _make_prober(self):
+        if self._prober_factory is not None:
+            return self._prober_factory()
+        from app.core.probe import Prober
+
+        return Prober()
+
+    def _make_policy(self):
+        if self._policy_factory is not None:
+            return self._policy_factory()
+        from app.core.policy import AlertPolicy
+
+        return AlertPolicy()
+
+    def _add_event(self, kind: str, value) -> None:
+        """Collect an event on the engine thread; the first one of a loop turn schedules the send."""
+        if not self._batch:
+            self._loop.call_soon(self._send_batch)
+        self._batch.append((kind, value))
+
+    def _send_batch(self) -> None:
+        batch, self._batch = self._batch, []
         if not self._stopping.is_set():
-            signal.emit(value)
+            self._events.emit(batch)
+
+    def _dispatch(self, events: list[tuple[str, object]]) -> None:
+        """Emit the public signals for one batch, on the GUI thread, in the engine's order."""
+        signals = {"transition": self.transition, "notification": self.notification, "status": self.engine_status}
+        snapshots: list = []
+        for kind, value in events:
+            if self._stopping.is_set():  # once stop() began, nothing more is emitted
+                return
+            if kind == "snapshot":
+                snapshots.append(value)
+                continue
+            if snapshots:
+                self.snapshots_changed.emit(snapshots)
+                snapshots = []
+            signals[kind].emit(value)
+        if snapshots and not self._stopping.is_set():
+            self.snapshots_changed.emit(snapshots)
+
+    def _submit(self, call: Callable[[Engine], object]) -> None:
+        """Run `call(engine)` on the engine's loop, or queue it until the engine exists."""
+        with self._lock:
+            if self._engine is None:
+                if not self._stopping.is_set():
+                    self._queued.append(call)
+                return
+            engine, loop = self._engine, self._loop
+        if loop.is_closed():
+            return
+        try:
+            loop.call_soon_threadsafe(call, engine)
+        except RuntimeError:  # the loop closed in the meantime
+            pass
 
     def _call(self, method_name: str, *args) -> None:
-        if self._loop is not None and self._engine is not None and not self._loop.is_closed():
-            try:
-                self._loop.call_soon_threadsafe(getattr(self._engine, method_name), *args)
-            except RuntimeError:  # the loop closed in the meantime
-                pass
+        self._submit(lambda engine: getattr(engine, method_name)(*args))
 
     def check_now(self, bridge_id: str | None = None) -> None:
         self._call("request_check", bridge_id)
@@ -127,17 +216,26 @@ class EngineWorker(QObject):
 
     def reconfigure(self, bridges: list[BridgeConfig], token_reload: frozenset[str] = frozenset()) -> None:
         """Give the engine a new bridge list; `token_reload` names bridges whose token changed."""
-        if self._loop is not None and self._engine is not None and not self._loop.is_closed():
-            asyncio.run_coroutine_threadsafe(
-                self._engine.reconfigure(list(bridges), frozenset(token_reload)), self._loop
-            )
+        bridges, token_reload = list(bridges), frozenset(token_reload)
+
+        def start_reconfigure(engine: Engine) -> None:
+            task = self._loop.create_task(engine.reconfigure(bridges, token_reload))
+            self._reconfigures.add(task)  # the loop keeps only a weak reference to a task
+            task.add_done_callback(self._reconfigures.discard)
+
+        self._submit(start_reconfigure)
+        if bridges and self._start_requested and self._thread is None and not self._stopping.is_set():
+            self._start_thread()
 
     def stop(self, timeout: float = 1.0) -> bool:
         """Cancel every poll, hanging ones included; return True when the thread ended in time."""
-        self._stopping.set()
-        if self._loop is not None and self._task is not None and not self._loop.is_closed():
+        with self._lock:
+            self._stopping.set()
+            self._queued.clear()
+            task, loop = self._task, self._loop
+        if loop is not None and task is not None and not loop.is_closed():
             try:
-                self._loop.call_soon_threadsafe(self._task.cancel)
+                loop.call_soon_threadsafe(task.cancel)
             except RuntimeError:  # the loop closed in the meantime
                 pass
         if self._thread is None:

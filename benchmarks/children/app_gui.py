@@ -1,7 +1,8 @@
 """Run the real tray app (`bridgewatch` with no command) offscreen and report on stdout as JSON lines.
 
-The parent writes the config into the XDG config folder under the child's HOME. This script
-only adds hooks around TrayApp.start and QApplication.exec, so the measured path is the one
+The parent writes the config into the XDG config folder under the child's HOME, and
+harness.child_env names the keyring backend of bench_keyring.py in PYTHON_KEYRING_BACKEND. This
+script only adds hooks around TrayApp.start and QApplication.exec, so the measured path is the one
 `bridgewatch` runs.
 
 Modes (the first argument):
@@ -11,6 +12,11 @@ Modes (the first argument):
                   then quit
   idle            report once every bridge was polled once, then keep running until killed
   stall SECONDS   measure the gaps of a 1 ms timer for SECONDS after the app started, then quit
+
+The offscreen platform has no system tray, so the app runs as a window app there: its window
+opens at start and stays open. With BRIDGEWATCH_BENCH_TRAY=1 in the environment, the child
+reports a system tray instead, so the app starts in the tray with its window closed, as it does
+on a desktop with a tray.
 """
 
 from __future__ import annotations
@@ -20,29 +26,10 @@ import os
 import sys
 import time
 
-import keyring
-import keyring.backend
 from PySide6.QtCore import QObject, Qt, QTimer
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QSystemTrayIcon
 
-TOKEN = "benchmark-token-not-a-secret"
-# Set to "gui-batch" or "idle-timers" to apply that change of gui_experiment.py before the app starts.
-EXPERIMENT_ENV = "BRIDGEWATCH_BENCH_EXPERIMENT"
-
-
-class BenchmarkKeyring(keyring.backend.KeyringBackend):
-    """Return the benchmark token for every bridge: the simulators accept nothing else."""
-
-    priority = 1
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return TOKEN
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        raise keyring.errors.PasswordSetError("the benchmark keyring is read-only")
-
-    def delete_password(self, service: str, username: str) -> None:
-        raise keyring.errors.PasswordDeleteError("the benchmark keyring is read-only")
+TRAY_ENV = "BRIDGEWATCH_BENCH_TRAY"
 
 
 def rss_kib() -> int:
@@ -60,7 +47,7 @@ def report(**values) -> None:
 
 
 class PollCounter(QObject):
-    """Count completed polls from the worker's snapshots; ask for a new round when one ends."""
+    """Count completed polls from the worker's snapshot lists; ask for a new round when one ends."""
 
     def __init__(self, tray_app, target: int, mode: str) -> None:
         super().__init__()
@@ -69,22 +56,28 @@ class PollCounter(QObject):
         self.mode = mode
         self.bridges = max(1, len(tray_app.bridges))
         self.count = 0
-        tray_app.worker.snapshot_changed.connect(self.on_snapshot, Qt.ConnectionType.QueuedConnection)
+        self.round_end = self.bridges  # the count at which the current round of checks is complete
+        self.done = False
+        tray_app.worker.snapshots_changed.connect(self.on_snapshots, Qt.ConnectionType.QueuedConnection)
 
-    def on_snapshot(self, snapshot) -> None:
-        if snapshot.result is None:
+    def on_snapshots(self, snapshots) -> None:
+        before = self.count
+        self.count += sum(1 for snapshot in snapshots if snapshot.result is not None)
+        if self.count == before or self.done:
             return
-        self.count += 1
-        if self.count == 1:
+        if before == 0:
             report(event="first_poll")
         if self.mode == "idle":
-            if self.count == self.bridges:
+            if before < self.bridges <= self.count:
                 report(event="idle_ready")
             return
         if self.count >= self.target:
+            self.done = True
             report(event="polls_done", polls=self.count)
             self.tray_app.quit()
-        elif self.count % self.bridges == 0:
+        elif self.count >= self.round_end:
+            while self.round_end <= self.count:
+                self.round_end += self.bridges
             self.tray_app.worker.check_now(None)
 
 
@@ -129,14 +122,8 @@ def install_hooks(mode: str, argument: float) -> list:
 
     if mode == "polls":
         report(event="imported")
-    if os.environ.get(EXPERIMENT_ENV) == "gui-batch":
-        from gui_experiment import apply_gui_batching
-
-        apply_gui_batching()
-    elif os.environ.get(EXPERIMENT_ENV) == "idle-timers":
-        from gui_experiment import apply_idle_timers
-
-        apply_idle_timers()
+    if os.environ.get(TRAY_ENV) == "1":
+        QSystemTrayIcon.isSystemTrayAvailable = staticmethod(lambda: True)
     keep: list = []
     original_start = gui_app.TrayApp.start
     original_exec = QApplication.exec
@@ -163,7 +150,6 @@ def install_hooks(mode: str, argument: float) -> list:
 def main() -> int:
     mode = sys.argv[1]
     argument = float(sys.argv[2]) if len(sys.argv) > 2 else 0.0
-    keyring.set_keyring(BenchmarkKeyring())
     keep = install_hooks(mode, argument)
 
     from app.cli import main as bridgewatch
