@@ -7,7 +7,7 @@ import logging.handlers
 import sys
 from pathlib import Path
 
-from app.core.tokens import RedactingFilter
+from app.core.redact import RedactingFilter
 
 __all__ = ["setup_logging"]
 

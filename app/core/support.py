@@ -27,7 +27,7 @@ from app.core.config import BridgeConfig
 from app.core.history import DAY, HistoryError, HistoryReader
 from app.core.model import CertificateInfo
 from app.core.timefmt import format_duration
-from app.core.tokens import RedactingFilter
+from app.core.redact import RedactingFilter
 
 __all__ = ["build_report", "HostMasker", "redact_secrets", "RECENT_RESULTS", "LOG_LINES"]
 

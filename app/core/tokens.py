@@ -14,6 +14,8 @@ import keyring.backends.fail
 import keyring.core
 import keyring.errors
 
+from app.core.redact import RedactingFilter, register_secret
+
 __all__ = [
     "SERVICE",
     "KeychainProblem",
@@ -62,8 +64,6 @@ def _open_failed(exc: Exception) -> str:
 # Known-insecure backends: a plain file with the secret merely encoded.
 _REJECTED_BACKEND_MODULES = ("keyrings.alt",)
 
-_secrets: set[str] = set()
-_secrets_lock = threading.Lock()
 
 
 def _joined(*parts: str) -> str:
@@ -141,30 +141,6 @@ def keychain_display_name(backend: keyring.backend.KeyringBackend) -> str:
     if isinstance(backend, MemoryKeyring):
         return "a temporary in-memory keyring"
     return getattr(backend, "name", type(backend).__name__)
-
-
-def register_secret(secret: str) -> None:
-    """Remember `secret` so that RedactingFilter masks it in every log record."""
-    if secret and len(secret) >= 4:
-        with _secrets_lock:
-            _secrets.add(secret)
-
-
-class RedactingFilter(logging.Filter):
-    """Replace every registered token in a log record's message with `***`."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        with _secrets_lock:
-            secrets = tuple(_secrets)
-        if not secrets:
-            return True
-        message = record.getMessage()
-        redacted = message
-        for secret in secrets:
-            redacted = redacted.replace(secret, "***")
-        if redacted != message:
-            record.msg, record.args = redacted, None
-        return True
 
 
 class TokenStore:
