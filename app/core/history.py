@@ -13,6 +13,7 @@ import bisect
 import json
 import logging
 import math
+import os
 import sqlite3
 import time
 from dataclasses import dataclass, field
@@ -263,6 +264,10 @@ class HistoryStore:
         self.settings = settings or HistorySettings()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
+            # SQLite gives the -wal and -shm files the database file's mode, so 0600 here covers all three.
+            os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+            if os.name == "posix":
+                os.chmod(path, 0o600)  # a database left by an older version was created 0644
             self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         except (OSError, sqlite3.Error) as exc:
             raise HistoryError(f"Cannot open the history database {path}: {exc}.") from None

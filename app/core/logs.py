@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
+import os
 import sys
 from pathlib import Path
 
@@ -12,6 +13,17 @@ from app.core.redact import RedactingFilter
 __all__ = ["setup_logging"]
 
 _FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+PRIVATE_MODE = 0o600  # the log names bridges and their addresses: readable by its owner only
+
+
+class _PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
+    """A RotatingFileHandler whose files, the current one and each new one after a rollover, are mode 0600."""
+
+    def _open(self):  # noqa: ANN202 (the base class's signature)
+        descriptor = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, PRIVATE_MODE)
+        if hasattr(os, "fchmod"):  # a file left by an older version keeps its mode otherwise
+            os.fchmod(descriptor, PRIVATE_MODE)
+        return open(descriptor, self.mode, encoding=self.encoding, errors=self.errors)
 
 
 def setup_logging(log_file: Path | None, *, verbose: bool = False, console: bool = False) -> None:
@@ -29,7 +41,7 @@ def setup_logging(log_file: Path | None, *, verbose: bool = False, console: bool
         try:
             log_file.parent.mkdir(parents=True, exist_ok=True)
             handlers.append(
-                logging.handlers.RotatingFileHandler(log_file, maxBytes=1_000_000, backupCount=3, encoding="utf-8")
+                _PrivateRotatingFileHandler(log_file, maxBytes=1_000_000, backupCount=3, encoding="utf-8")
             )
         except OSError as exc:
             print(f"bridgewatch: cannot write the log file {log_file}: {exc}", file=sys.stderr)
