@@ -251,7 +251,14 @@ def read_token(prompt_name: str) -> str:
     if sys.stdin.isatty():
         import getpass
 
-        token = getpass.getpass(f"Token for {prompt_name} (input hidden): ")
+        try:
+            token = getpass.getpass(f"Token for {prompt_name} (input hidden): ")
+        except EOFError:  # Ctrl+D at the prompt
+            print(file=sys.stderr)
+            raise UsageError("No token was entered (end of input): run the command again and paste the token.") from None
+        except KeyboardInterrupt:
+            print(file=sys.stderr)  # end the prompt's line before the shell's next one
+            raise
     else:
         token = sys.stdin.readline()
     token = token.strip()
@@ -673,7 +680,9 @@ def _self_test() -> int:
     found = pkgutil.walk_packages(app.__path__, "app.")
     names = ["app"] + sorted(module.name for module in found if module.name != "app.__main__")
     # Imported by the app only inside functions or chosen by platform: checked by name.
-    names += ["app.resources", "app.resources.icons", "desktop_notifier", "keyring.backends.SecretService"]
+    names += ["app.resources", "app.resources.icons", "desktop_notifier"]
+    if sys.platform == "linux":  # the Secret Service client's transport, imported on first use
+        names += ["dbus_fast.aio"]
     failures = 0
     for name in dict.fromkeys(names):
         try:
@@ -694,9 +703,28 @@ def _self_test() -> int:
             print(f"FAIL icon {icon}.svg: not found in app.resources", flush=True)
     failures += _self_test_svg_rendering()
     failures += _self_test_version()
+    if sys.platform == "linux":
+        failures += _self_test_secret_cipher()
 
     print(f"self-test {'failed' if failures else 'passed'}: {failures} failed checks", flush=True)
     return 1 if failures else EXIT_OK
+
+
+def _self_test_secret_cipher() -> int:
+    """Encrypt the NIST SP 800-38A CBC-AES128 test block through libcrypto, as the keychain client does; return 1 on a mismatch."""
+    from app.core.secretservice import aes128_cbc_encrypt
+
+    key = bytes.fromhex("2b7e151628aed2a6abf7158809cf4f3c")
+    try:
+        block = aes128_cbc_encrypt(key, bytes(range(16)), bytes.fromhex("6bc1bee22e409f96e93d7e117393172a"))[:16]
+    except Exception as exc:  # noqa: BLE001 (a missing libcrypto is a failed check)
+        print(f"FAIL keychain cipher: {exc}", flush=True)
+        return 1
+    if block.hex() != "7649abac8119b246cee98e9b12e9197d":
+        print("FAIL keychain cipher: AES-128-CBC through libcrypto gave a wrong result", flush=True)
+        return 1
+    print("ok   keychain cipher (AES-128-CBC through libcrypto)", flush=True)
+    return 0
 
 
 def _self_test_version() -> int:

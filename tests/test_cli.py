@@ -424,3 +424,38 @@ def test_remove_deletes_keyring_entry(simulator, monkeypatch, memory_keyring, to
     assert exit_code == 0
     assert memory_keyring.get_password(SERVICE, bridge_id) is None
     assert load_config(app_paths().config_file).bridges == []
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="a pseudo-terminal is a POSIX feature")
+def test_add_end_of_input_at_prompt(cli_env):
+    import pty
+    import select
+
+    pid, terminal = pty.fork()
+    if pid == 0:  # the child: the CLI on the pseudo-terminal, as a person at a terminal runs it
+        os.execve(sys.executable, [sys.executable, "-m", "app", "add", "Lab", "scim.lab.invalid"], cli_env)
+    output = b""
+    sent = False
+    while True:
+        ready, _, _ = select.select([terminal], [], [], SUBPROCESS_TIMEOUT)
+        if not ready:
+            break
+        try:
+            chunk = os.read(terminal, 4096)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        output += chunk
+        if not sent and b"(input hidden): " in output:
+            os.write(terminal, b"\x04")  # Ctrl+D
+            sent = True
+    _, status = os.waitpid(pid, 0)
+    os.close(terminal)
+    text = output.decode("utf-8", "replace")
+
+    assert sent, text
+    assert os.waitstatus_to_exitcode(status) == 3, text
+    assert "No token was entered (end of input)" in text
+    assert "Traceback" not in text
+    assert load_config(app_paths().config_file).bridges == []
