@@ -348,7 +348,7 @@ def test_https_to_plain_port_is_tls(simulator, run_async, token):
 
     assert result.status is BridgeStatus.UNREACHABLE
     assert result.error.kind is ErrorKind.TLS
-    assert "HTTPS" in result.error.hint
+    assert result.error.hint.startswith("That port does not speak HTTPS: use http://")
 
 
 def test_cross_origin_redirect_not_followed(simulator, run_async, token):

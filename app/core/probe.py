@@ -333,11 +333,16 @@ def _describe_transport_error(exc: httpx.HTTPError) -> ProbeError:
                 "The bridge's certificate is the problem, not Bridgewatch: renew it or install the full chain.",
             )
         if isinstance(cause, ssl.SSLError):
-            return ProbeError(
-                ErrorKind.TLS,
-                f"TLS handshake failed: {cause.reason or cause}.",
-                "Check that the bridge serves HTTPS on this port with a valid certificate.",
+            reason = str(cause.reason or cause)
+            # OpenSSL's reasons when the other side answers in plain HTTP instead of TLS.
+            plain_http = reason.upper() in ("WRONG_VERSION_NUMBER", "HTTP_REQUEST", "RECORD_LAYER_FAILURE")
+            hint = (
+                "That port does not speak HTTPS: use http:// with the bridge's plain port (3002 by default), "
+                "or the port where TLS is served."
+                if plain_http
+                else "Check that the bridge serves HTTPS on this port with a valid certificate."
             )
+            return ProbeError(ErrorKind.TLS, f"TLS handshake failed: {reason}.", hint)
         if isinstance(cause, socket.gaierror):
             return ProbeError(
                 ErrorKind.NAME_NOT_FOUND,
