@@ -100,3 +100,23 @@ def test_other_profile_runs_separately(gui_env, processes, bridgewatch_home, tmp
 
     assert first.poll() is None
     assert second.poll() is None
+
+
+def test_demo_removes_its_profile(gui_env, processes, tmp_path):
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    gui_env["TMPDIR"] = str(temporary)  # where the demo's tempfile.mkdtemp creates its profile
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "app", "--demo"], env=gui_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    processes.append(demo)
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline and not list(temporary.glob("bridgewatch-demo-*/bridgewatch.log")):
+        time.sleep(0.05)
+    (log_file,) = temporary.glob("bridgewatch-demo-*/bridgewatch.log")
+    wait_for_log(log_file, "-> healthy")  # the engine runs, so the quit handler is in place
+
+    demo.terminate()
+
+    assert demo.wait(timeout=START_TIMEOUT) == 0
+    assert list(temporary.iterdir()) == []

@@ -467,6 +467,7 @@ def run_gui(*, demo: bool = False, verbose: bool = False) -> int:
         log.info("Another Bridgewatch runs with this profile; asked it to show its window and exited")
         if demo_handle is not None:
             demo_handle.stop()
+            _remove_demo_profile(profile)
         return 0
 
     tray_app = TrayApp(
@@ -512,4 +513,14 @@ def run_gui(*, demo: bool = False, verbose: bool = False) -> int:
         if demo_handle is not None:
             demo_handle.stop()
         log.info("Bridgewatch stopped")
+        if demo:
+            _remove_demo_profile(profile)
     return code
+
+
+def _remove_demo_profile(profile: str) -> None:
+    """Delete the demo's temporary profile (config, history, log) once the demo has stopped."""
+    import shutil
+
+    setup_logging(None)  # closes the log file, which lives in the profile
+    shutil.rmtree(profile, ignore_errors=True)
