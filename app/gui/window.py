@@ -268,6 +268,7 @@ class DetailWindow(QMainWindow):
             ("latency", "Latency"),
             ("http", "HTTP status"),
             ("error", "Error"),
+            ("next", "Next step"),
             ("certificate", "TLS certificate"),
         ):
             value = QLabel()
@@ -277,6 +278,7 @@ class DetailWindow(QMainWindow):
             form.addRow(f"{label}:", value)
             self.fields[key] = value
         self.fields["error"].setStyleSheet("color: #b71c1c;")
+        self._form = form
         layout.addLayout(form)
 
         self.components_label = QLabel("Components")
@@ -424,14 +426,13 @@ class DetailWindow(QMainWindow):
         self.fields["latency"].setText(f"{latency:.0f} ms" if latency is not None else "-")
         self.fields["http"].setText(str(result.http_status) if result and result.http_status else "-")
         error = result.error if result else None
-        if error is None:
-            error_text = "None"
-        elif error.message == snapshot.summary:
-            error_text = error.hint or "See the summary above."  # the summary already states the message
-        else:
-            error_text = f"{error.message}\n{error.hint}".strip()
+        # The summary above already states the message, so the Error row shows only a different one.
+        error_text = error.message if error is not None and error.message != snapshot.summary else ""
+        next_text = error.hint if error is not None else ""
         self.fields["error"].setText(error_text)
-        self.fields["error"].setStyleSheet("color: #b71c1c;" if error else "")
+        self.fields["next"].setText(next_text)
+        self._form.setRowVisible(self.fields["error"], bool(error_text))
+        self._form.setRowVisible(self.fields["next"], bool(next_text))
         certificate = result.certificate if result else None
         if certificate is None:
             self.fields["certificate"].setText("-" if not snapshot.url.startswith("https://") else "not read yet")

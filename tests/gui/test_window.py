@@ -74,10 +74,24 @@ def test_window_shows_error_in_words(qtbot):
                        status=BridgeStatus.UNREACHABLE, result=result)
     ])
     assert "Connection refused" in window.summary.text()
-    # The message is not repeated under Error, which gives the next step instead.
-    assert "Connection refused" not in window.fields["error"].text()
-    assert "Start the bridge." in window.fields["error"].text()
+    # The message is not repeated under Error; the hint has a row of its own.
+    assert not window._form.isRowVisible(window.fields["error"])
+    assert window._form.isRowVisible(window.fields["next"])
+    assert window.fields["next"].text() == "Start the bridge."
     assert window.component_rows() == []
+
+
+def test_window_healthy_hides_error_rows(qtbot):
+    window = DetailWindow()
+    qtbot.addWidget(window)
+    result = ProbeResult(status=BridgeStatus.HEALTHY, summary="All 4 components healthy", checked_at=datetime.now(timezone.utc))
+    window.set_bridges([
+        BridgeSnapshot(id="a", name="eu", url="http://127.0.0.1:1", probe=ProbeKind.PING,
+                       status=BridgeStatus.HEALTHY, result=result)
+    ])
+
+    assert not window._form.isRowVisible(window.fields["error"])
+    assert not window._form.isRowVisible(window.fields["next"])
 
 
 def test_window_without_bridges_explains(qtbot):
