@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from app import __version__
 from app.core.model import ProbeKind
-from app.core.simulator import SCENARIOS
+from app.core.scenarios import SCENARIOS
 
 if TYPE_CHECKING:
     from app.core.config import BridgeConfig, Config

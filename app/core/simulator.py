@@ -14,24 +14,12 @@ from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
+from app.core.scenarios import SCENARIOS
+
 __all__ = ["SCENARIOS", "SimulatedBridge", "RecordedRequest", "health_body"]
 
 log = logging.getLogger(__name__)
 
-SCENARIOS = {
-    "healthy": "every component healthy (HTTP 200)",
-    "unhealthy": "RedisCache reports unhealthy (HTTP 503 with the report)",
-    "stale": "ConfirmationWatcher stopped reporting: its report expired (HTTP 200)",
-    "starting": "restarted: only two components report so far (HTTP 200)",
-    "empty": "no component reports at all (HTTP 200)",
-    "unauthorized": "every token is rejected on /health and /monitoring (HTTP 401); /ping answers",
-    "proxy-error": "a load balancer answers every path with a 502 HTML page",
-    "hang": "accepts connections and never answers",
-    "flapping": "alternates healthy and unhealthy on each /health request",
-    "monitoring-off": "/monitoring is not enabled (HTTP 404); /health works",
-    "oversized": "/health returns a 2 MiB gzip-compressed body",
-    "redirect": "/health and /monitoring redirect to redirect_to (another origin)",
-}
 
 VERSION = "2.9.16"
 BUILD = "209163"
