@@ -97,8 +97,8 @@ def system_backend() -> keyring.backend.KeyringBackend:
 
     A backend named in PYTHON_KEYRING_BACKEND or keyringrc.cfg wins, as with keyring itself.
     Otherwise, on Linux and other freedesktop systems, Bridgewatch's own Secret Service client
-    (app.core.secretservice) is used when a Secret Service runs on the session bus; keyring's
-    choice comes last, which is the native keychain on macOS and Windows.
+    (app.core.secretservice) is used when a Secret Service runs on the session bus, and there is
+    no keychain when none does. On macOS and Windows, keyring chooses the native keychain.
     """
     global _system_backend
     with _system_lock:
@@ -122,8 +122,9 @@ def _choose_backend() -> keyring.backend.KeyringBackend:
     if sys.platform not in ("darwin", "win32"):
         from app.core.secretservice import SecretServiceKeyring, service_available
 
-        if service_available():
-            return SecretServiceKeyring()
+        # keyring's own detection would import SecretStorage and every other backend to find
+        # the same Secret Service, so without one there is no keychain, unless configured above.
+        return SecretServiceKeyring() if service_available() else keyring.backends.fail.Keyring()
     return keyring.get_keyring()
 
 
