@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import atexit
 import gc
 import logging
 import os
+import shutil
 import signal
 import socket
 import sys
@@ -413,6 +415,11 @@ def _demo_setup() -> tuple[list[BridgeConfig], TokenStore, object, str]:
     from app.core.tokens import MemoryKeyring
 
     profile = tempfile.mkdtemp(prefix="bridgewatch-demo-")
+    # run_gui removes the profile when the demo stops. These cover an exit during start-up:
+    # SIGTERM ends the process through SystemExit (until the app installs its own handler),
+    # and the exit handler removes the profile.
+    atexit.register(shutil.rmtree, profile, True)
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
     os.environ[HOME_ENV] = profile  # the demo never touches the user's own config, logs or keychain
     demo = Demo()
     store = TokenStore(MemoryKeyring())
@@ -520,7 +527,5 @@ def run_gui(*, demo: bool = False, verbose: bool = False) -> int:
 
 def _remove_demo_profile(profile: str) -> None:
     """Delete the demo's temporary profile (config, history, log) once the demo has stopped."""
-    import shutil
-
     setup_logging(None)  # closes the log file, which lives in the profile
     shutil.rmtree(profile, ignore_errors=True)

@@ -221,14 +221,15 @@ def test_demo_writes_no_user_config(bridgewatch_home, tmp_path):
             profiles = [p for p in tmp_path.glob("bridgewatch-demo-*") if (p / "config.toml").exists()]
             time.sleep(0.1)
         still_running = process.poll() is None
+        demo_bridges = [len(load_config(profile / "config.toml").bridges) for profile in profiles]
     finally:
         process.terminate()
         process.wait(timeout=20)
 
     assert still_running
-    assert len(profiles) == 1
-    assert len(load_config(profiles[0] / "config.toml").bridges) == 3
+    assert demo_bridges == [3]
     assert not (bridgewatch_home / "config.toml").exists()
+    assert not profiles[0].exists(), "the demo left its temporary profile behind"
 
 
 def test_no_keychain_explained(app_with, make_tray_app):
