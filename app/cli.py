@@ -483,7 +483,8 @@ def _adhoc_bridge(args) -> tuple[list[BridgeConfig], TokenStore]:
     import uuid
 
     from app.core.config import BridgeConfig
-    from app.core.tokens import MemoryKeyring, TokenStore, register_secret
+    from app.core.memory_keyring import MemoryKeyring
+    from app.core.tokens import TokenStore, register_secret
     from app.core.urls import BridgeUrlError, normalize_bridge_url
 
     try:

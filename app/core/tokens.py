@@ -1,4 +1,4 @@
-"""Token storage in the OS keychain through keyring, and redaction of tokens from logs."""
+"""Token storage in the OS keychain through keyring, which is imported on first use, not at start-up."""
 
 from __future__ import annotations
 
@@ -8,13 +8,14 @@ import os
 import sys
 import threading
 
-import keyring
-import keyring.backend
-import keyring.backends.fail
-import keyring.core
-import keyring.errors
+from typing import TYPE_CHECKING
 
 from app.core.redact import RedactingFilter, register_secret
+
+if TYPE_CHECKING:
+    import keyring.backend
+
+    from app.core.memory_keyring import MemoryKeyring
 
 __all__ = [
     "SERVICE",
@@ -116,6 +117,9 @@ def set_system_backend(backend: keyring.backend.KeyringBackend | None) -> keyrin
 
 
 def _choose_backend() -> keyring.backend.KeyringBackend:
+    import keyring.backends.fail
+    import keyring.core
+
     configured = keyring.core.load_env() or keyring.core.load_config()
     if configured is not None:
         return configured
@@ -125,7 +129,7 @@ def _choose_backend() -> keyring.backend.KeyringBackend:
         # keyring's own detection would import SecretStorage and every other backend to find
         # the same Secret Service, so without one there is no keychain, unless configured above.
         return SecretServiceKeyring() if service_available() else keyring.backends.fail.Keyring()
-    return keyring.get_keyring()
+    return keyring.core.get_keyring()
 
 
 def keychain_display_name(backend: keyring.backend.KeyringBackend) -> str:
@@ -139,6 +143,8 @@ def keychain_display_name(backend: keyring.backend.KeyringBackend) -> str:
         return "the macOS Keychain"
     if module == "keyring.backends.Windows":
         return "Windows Credential Manager"
+    from app.core.memory_keyring import MemoryKeyring
+
     if isinstance(backend, MemoryKeyring):
         return "a temporary in-memory keyring"
     return getattr(backend, "name", type(backend).__name__)
@@ -179,12 +185,16 @@ class TokenStore:
             backend = self._checked_backend()
         except TokenUnavailable as exc:
             return exc
+        import keyring.backends.fail
+
         if isinstance(backend, keyring.backends.fail.Keyring):
             return TokenUnavailable(_no_backend_fix(), KeychainProblem.NO_BACKEND)
         return None
 
     def get(self, bridge_id: str) -> str | None:
         """Return the stored token, None when there is none; raise TokenUnavailable when locked or missing a backend."""
+        import keyring.errors
+
         backend = self._checked_backend()
         try:
             token = backend.get_password(SERVICE, bridge_id)
@@ -218,6 +228,8 @@ class TokenStore:
     def set(self, bridge_id: str, token: str) -> None:
         """Store `token`; raise TokenUnavailable, with nothing changed, when the keychain cannot be written."""
         register_secret(token)
+        import keyring.errors
+
         backend = self._checked_backend()
         try:
             backend.set_password(SERVICE, bridge_id, token)
@@ -247,6 +259,8 @@ class TokenStore:
 
     def delete(self, bridge_id: str) -> bool:
         """Delete the token; return False when there was none."""
+        import keyring.errors
+
         backend = self._checked_backend()
         try:
             backend.delete_password(SERVICE, bridge_id)
@@ -275,24 +289,10 @@ class TokenStore:
         return True
 
 
-class MemoryKeyring(keyring.backend.KeyringBackend):
-    """A keyring that lives in memory only: for the demo and the tests, never for real tokens."""
+def __getattr__(name: str) -> object:
+    # MemoryKeyring lives in its own module, because defining it imports keyring.
+    if name == "MemoryKeyring":
+        from app.core.memory_keyring import MemoryKeyring
 
-    # keyring chooses among every imported backend class that is viable: opting out keeps
-    # this one out of that choice, so a real token can never land in memory by accident.
-    viable = False
-    priority = 0
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._store: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self._store.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self._store[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        if self._store.pop((service, username), None) is None:
-            raise keyring.errors.PasswordDeleteError("no such password")
+        return MemoryKeyring
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

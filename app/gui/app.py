@@ -412,7 +412,7 @@ def _demo_setup() -> tuple[list[BridgeConfig], TokenStore, object, str]:
 
     import tempfile
 
-    from app.core.tokens import MemoryKeyring
+    from app.core.memory_keyring import MemoryKeyring
 
     profile = tempfile.mkdtemp(prefix="bridgewatch-demo-")
     # run_gui removes the profile when the demo stops. These cover an exit during start-up:

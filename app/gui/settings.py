@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
-from PySide6.QtCore import QObject, QProcess, Qt, QTimer
+from PySide6.QtCore import QObject, QProcess, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
@@ -247,6 +248,8 @@ class SetupController(QObject):
     `active_dialog`.
     """
 
+    _keychain_checked = Signal(object)  # TokenUnavailable or None, sent from the check's thread
+
     def __init__(
         self,
         tray_app,
@@ -277,15 +280,27 @@ class SetupController(QObject):
         window.quit_requested.connect(tray_app.quit)
         window.check_requested.connect(self._reload_token_if_unavailable)
 
-        problem = tokens.availability_problem()
-        if problem is not None:
-            log.warning("%s", problem)
-            window.set_notice("keychain", f"{problem} Bridges probed without a token are still checked.")
+        # Reading the keychain's state imports keyring and may ask the session bus: a thread keeps
+        # that off the window's first paint, and the notice follows when the answer arrives.
+        self._keychain_checked.connect(self._show_keychain_problem)
+        threading.Thread(target=self._check_keychain, name="bridgewatch-keychain-check", daemon=True).start()
 
         self._tray_checks_left = 0
         self._tray_timer = QTimer(self)
         self._tray_timer.setInterval(TRAY_RECHECK_MS)
         self._tray_timer.timeout.connect(self._recheck_tray)
+
+    def _check_keychain(self) -> None:
+        problem = self.tokens.availability_problem()
+        try:
+            self._keychain_checked.emit(problem)
+        except RuntimeError:  # the controller was deleted meanwhile, as when the app quits at once
+            pass
+
+    def _show_keychain_problem(self, problem: TokenUnavailable | None) -> None:
+        if problem is not None:
+            log.warning("%s", problem)
+            self.window.set_notice("keychain", f"{problem} Bridges probed without a token are still checked.")
 
     # -- questions, overridable by tests ------------------------------------------------------------
 

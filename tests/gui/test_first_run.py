@@ -232,9 +232,11 @@ def test_demo_writes_no_user_config(bridgewatch_home, tmp_path):
     assert not profiles[0].exists(), "the demo left its temporary profile behind"
 
 
-def test_no_keychain_explained(app_with, make_tray_app):
+def test_no_keychain_explained(qtbot, app_with, make_tray_app):
     tray_app = make_tray_app([], TokenStore(keyring.backends.fail.Keyring()))
 
+    # The keychain is checked on a thread, so the notice arrives after the window is built.
+    qtbot.waitUntil(lambda: "No usable OS keychain" in tray_app.window.banner.text(), timeout=5000)
     banner = tray_app.window.banner.text()
     assert "No usable OS keychain" in banner
     assert "Bridges probed without a token are still checked." in banner
