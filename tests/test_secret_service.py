@@ -508,3 +508,48 @@ def test_hkdf_rfc5869_vectors():
     assert case_3.hex() == (
         "8da4e775a563c18f715f802a063c5a31b8a11f5c5ee1879ec3454e5f3c738d2d9d201395faa4b61a96c8"
     )
+
+
+AVAILABILITY = (
+    "import sys\n"
+    "from app.core.tokens import TokenStore\n"
+    "problem = TokenStore().availability_problem()\n"
+    "print(problem.problem.value if problem else 'available', 'keyring' in sys.modules)\n"
+)
+
+
+def check_availability(environment: dict[str, str]) -> str:
+    completed = subprocess.run(
+        [sys.executable, "-c", AVAILABILITY], capture_output=True, text=True, env=environment, timeout=SUBPROCESS_TIMEOUT
+    )
+    assert completed.returncode == 0, completed.stderr[-500:]
+    return completed.stdout.strip()
+
+
+def availability_environment(base: dict[str, str], config_home: Path) -> dict[str, str]:
+    environment = dict(base)
+    environment.pop("PYTHON_KEYRING_BACKEND", None)
+    environment["XDG_CONFIG_HOME"] = str(config_home)
+    return environment
+
+
+@pytest.mark.skipif(sys.platform in ("darwin", "win32"), reason="the Secret Service is the Linux keychain")
+def test_availability_without_bus_skips_keyring(tmp_path):
+    environment = availability_environment(os.environ, tmp_path)
+    environment.pop("DBUS_SESSION_BUS_ADDRESS", None)
+
+    assert check_availability(environment) == "no_backend False"
+
+
+@needs_secret_service
+def test_availability_with_service_skips_keyring(secret_service, tmp_path):
+    assert check_availability(availability_environment(secret_service, tmp_path)) == "available False"
+
+
+@needs_secret_service
+def test_availability_honours_keyringrc(secret_service, tmp_path):
+    config = tmp_path / "python_keyring" / "keyringrc.cfg"
+    config.parent.mkdir()
+    config.write_text("[backend]\ndefault-keyring = keyring.backends.fail.Keyring\n", encoding="utf-8")
+
+    assert check_availability(availability_environment(secret_service, tmp_path)) == "no_backend True"

@@ -13,8 +13,8 @@ app already carries for notifications, and keeps the transfer encrypted:
 - items carry the attributes keyring uses (`service`, `username`, `application`), so
   tokens stored by earlier versions through SecretStorage are found, and the other way round.
 
-Each operation opens its own connection on a short-lived thread with its own event loop, so
-callers may be plain threads or code that already runs inside an asyncio loop.
+Each operation opens its own connection through app.core.sessionbus, on a short-lived thread
+with its own event loop, so callers may be plain threads or code inside an asyncio loop.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ import ctypes
 import ctypes.util
 import hashlib
 import hmac
-import logging
 import secrets
 import threading
 from collections.abc import Awaitable, Callable
@@ -33,11 +32,11 @@ from typing import Any, TypeVar
 import keyring.backend
 import keyring.errors
 
-log = logging.getLogger(__name__)
+from app.core.sessionbus import CALL_TIMEOUT, SECRET_SERVICE_NAME, BusUnreachable, run_on_bus, service_available
 
-__all__ = ["SecretServiceKeyring", "aes128_cbc_decrypt", "aes128_cbc_encrypt", "hkdf_sha256"]
+__all__ = ["SecretServiceKeyring", "aes128_cbc_decrypt", "aes128_cbc_encrypt", "hkdf_sha256", "service_available"]
 
-SERVICE_NAME = "org.freedesktop.secrets"
+SERVICE_NAME = SECRET_SERVICE_NAME
 SERVICE_PATH = "/org/freedesktop/secrets"
 SERVICE_IFACE = "org.freedesktop.Secret.Service"
 COLLECTION_IFACE = "org.freedesktop.Secret.Collection"
@@ -62,7 +61,6 @@ DH_PRIME = int(
 )
 DH_BYTES = 128
 
-CALL_TIMEOUT = 25.0  # seconds before one D-Bus call counts as failed
 PROMPT_TIMEOUT = 300.0  # seconds a person has to answer an unlock prompt
 
 T = TypeVar("T")
@@ -339,41 +337,6 @@ def _dbus_error(name: str, member: str) -> keyring.errors.KeyringError:
     return SecretServiceError(f"The Secret Service call {member} failed ({name}).")
 
 
-async def _connect() -> Any:
-    from dbus_fast import BusType
-    from dbus_fast.aio import MessageBus
-
-    try:
-        return await asyncio.wait_for(MessageBus(bus_type=BusType.SESSION).connect(), CALL_TIMEOUT)
-    except Exception as exc:  # no address, a refused socket, a failed handshake: dbus-fast raises several kinds
-        raise keyring.errors.InitError(f"The session bus could not be reached ({type(exc).__name__}).") from None
-
-
-def _on_bus(operation: Callable[[Any], Awaitable[T]]) -> T:
-    """Run `operation` with a fresh session-bus connection on a thread of its own; return or raise its outcome."""
-    outcome: dict[str, Any] = {}
-
-    async def main() -> T:
-        bus = await _connect()
-        try:
-            return await operation(bus)
-        finally:
-            bus.disconnect()
-
-    def target() -> None:
-        try:
-            outcome["value"] = asyncio.run(main())
-        except BaseException as exc:  # handed to the caller's thread below
-            outcome["error"] = exc
-
-    thread = threading.Thread(target=target, name="bridgewatch-secret-service", daemon=True)
-    thread.start()
-    thread.join()
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["value"]
-
-
 def _in_session(operation: Callable[[_Conversation], Awaitable[T]]) -> T:
     """Run `operation` inside an encrypted Secret Service session, closed afterwards."""
 
@@ -385,26 +348,10 @@ def _in_session(operation: Callable[[_Conversation], Awaitable[T]]) -> T:
         finally:
             await conversation.close_session()
 
-    return _on_bus(converse)
-
-
-def service_available() -> bool:
-    """Check the session bus for a Secret Service; return True when one runs or the bus can start one."""
-
-    async def probe(bus: Any) -> bool:
-        conversation = _Conversation(bus)
-        dbus = ("/org/freedesktop/DBus", "org.freedesktop.DBus")
-        (running,) = await conversation.call(*dbus, "NameHasOwner", "s", [SERVICE_NAME], destination=dbus[1])
-        if running:
-            return True
-        (activatable,) = await conversation.call(*dbus, "ListActivatableNames", destination=dbus[1])
-        return SERVICE_NAME in activatable
-
     try:
-        return _on_bus(probe)
-    except Exception as exc:  # a missing bus, or one that does not reply, means no service
-        log.debug("No Secret Service found on the session bus: %s", type(exc).__name__)
-        return False
+        return run_on_bus(converse)
+    except BusUnreachable as exc:
+        raise keyring.errors.InitError(str(exc)) from None
 
 
 # --- the keyring backend ------------------------------------------------------------------

@@ -124,12 +124,26 @@ def _choose_backend() -> keyring.backend.KeyringBackend:
     if configured is not None:
         return configured
     if sys.platform not in ("darwin", "win32"):
-        from app.core.secretservice import SecretServiceKeyring, service_available
+        from app.core.secretservice import SecretServiceKeyring
+        from app.core.sessionbus import service_available
 
         # keyring's own detection would import SecretStorage and every other backend to find
         # the same Secret Service, so without one there is no keychain, unless configured above.
         return SecretServiceKeyring() if service_available() else keyring.backends.fail.Keyring()
     return keyring.core.get_keyring()
+
+
+def _secret_service_only() -> bool:
+    """Tell whether system_backend() would choose between the Secret Service and no keychain.
+
+    That holds on Linux and other freedesktop systems unless PYTHON_KEYRING_BACKEND or a
+    keyringrc.cfg names a backend. The file's place is keyring's config root on these
+    systems: $XDG_CONFIG_HOME/python_keyring, or ~/.config/python_keyring.
+    """
+    if sys.platform in ("darwin", "win32") or os.environ.get("PYTHON_KEYRING_BACKEND"):
+        return False
+    root = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return not os.path.exists(os.path.join(root, "python_keyring", "keyringrc.cfg"))
 
 
 def keychain_display_name(backend: keyring.backend.KeyringBackend) -> str:
@@ -181,6 +195,13 @@ class TokenStore:
         This looks only at the backend keyring chose, so it never opens an unlock prompt:
         a locked keychain shows up later, on the first read or write.
         """
+        if self._backend is None and _system_backend is None and _secret_service_only():
+            # Answered without keyring, which would cost 9 MiB at start-up for this one question.
+            from app.core.sessionbus import service_available
+
+            if service_available():
+                return None
+            return TokenUnavailable(_no_backend_fix(), KeychainProblem.NO_BACKEND)
         try:
             backend = self._checked_backend()
         except TokenUnavailable as exc:
