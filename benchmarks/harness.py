@@ -93,15 +93,22 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
-def child_env(home: Path | None = None, **extra: str) -> dict[str, str]:
-    """Return an environment for a child: offscreen Qt, no proxy, and `home` as HOME and XDG base folders."""
+def child_env(home: Path | None = None, *, bench_keyring: bool = True, **extra: str) -> dict[str, str]:
+    """Return an environment for a child: offscreen Qt, no proxy, and `home` as HOME and XDG base folders.
+
+    `bench_keyring=False` leaves out the keyring setting below, for runs that read no token: a
+    configured backend makes the app load keyring at start, which a user's desktop does not.
+    """
     env = {key: value for key, value in os.environ.items() if "proxy" not in key.lower()}
     env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost,::1"
     env["QT_QPA_PLATFORM"] = "offscreen"
     env["PYTHONPATH"] = str(REPO_DIR)
     # The app children read every token from children/bench_keyring.py; the directory of a child's
     # script is first on its sys.path, and the others never load keyring.
-    env["PYTHON_KEYRING_BACKEND"] = "bench_keyring.BenchmarkKeyring"
+    if bench_keyring:
+        env["PYTHON_KEYRING_BACKEND"] = "bench_keyring.BenchmarkKeyring"
+    else:
+        env.pop("PYTHON_KEYRING_BACKEND", None)
     env.pop("DBUS_SESSION_BUS_ADDRESS", None)  # the same on both sides: no session bus
     env.pop("BRIDGEWATCH_HOME", None)
     if home is not None:
