@@ -45,10 +45,10 @@ log = logging.getLogger(__name__)
 class TrayApp(QObject):
     """Own the tray icon, the window, the notifier and the engine worker.
 
-    The window, with its alert panel, History tab and SetupController, is built on the first
-    access to `window` or `setup`: when it opens, or at once where the start shows it. Until
-    then the tray keeps the latest snapshot of each bridge and `set_notice` keeps the notices,
-    and both go into the window when it is built.
+    The window, with its alert panel and SetupController, is built on the first access to
+    `window` or `setup`: when it opens, or at once where the start shows it. Its History tab
+    follows when a bridge is first selected. Until then the tray keeps the latest snapshot of
+    each bridge and `set_notice` keeps the notices, and both go into the window when it is built.
     """
 
     def __init__(
@@ -146,14 +146,24 @@ class TrayApp(QObject):
             self._notices.pop(key, None)
 
     def _add_history_view(self) -> None:
-        """Add the History tab, which reads the engine's history database on its own connection."""
-        from app.core.history import HISTORY_FILE
-        from app.gui.history_view import HistoryView
+        """Prepare the History tab, which is built when a bridge is first selected.
 
-        self.history_view = HistoryView(app_paths().data_dir / HISTORY_FILE)
-        self.window.add_detail_tab(self.history_view, "History")
+        With no bridges (the first-run page) the tab is never shown, so its widgets, SQLite and
+        the history module stay unloaded until the first bridge is added.
+        """
+        self.history_view = None
         self.window.bridge_list.currentItemChanged.connect(lambda *_: self._show_history())
         self.window.diagnostics_requested.connect(self.copy_diagnostics)
+
+    def _history_view(self):
+        """Return the History tab, building it on first use; it reads the history on its own connection."""
+        if self.history_view is None:
+            from app.core.history import HISTORY_FILE
+            from app.gui.history_view import HistoryView
+
+            self.history_view = HistoryView(app_paths().data_dir / HISTORY_FILE)
+            self.window.add_detail_tab(self.history_view, "History")
+        return self.history_view
 
     def copy_diagnostics(self, bridge_id: str, masked: bool) -> str:
         """Put the diagnostics report of a bridge on the clipboard and return it."""
@@ -182,8 +192,10 @@ class TrayApp(QObject):
 
     def _show_history(self) -> None:
         bridge_id = self.window.selected_id()
+        if bridge_id is None and self.history_view is None:
+            return
         snapshot = self.window.snapshots().get(bridge_id or "")
-        self.history_view.show_bridge(bridge_id, snapshot.name if snapshot else "")
+        self._history_view().show_bridge(bridge_id, snapshot.name if snapshot else "")
 
     def _add_alert_controls(self) -> None:
         """Add the snooze toolbar and the alert list to the window."""
@@ -364,7 +376,7 @@ class TrayApp(QObject):
         """Stop the engine (hanging polls included) and leave the event loop."""
         self.worker.stop(timeout=1.0)
         self.notifier.close()
-        if self._window is not None:
+        if self._window is not None and self.history_view is not None:
             self.history_view.close_reader()
         self.tray.hide()
         QApplication.quit()

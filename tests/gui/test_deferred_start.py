@@ -3,7 +3,7 @@
 import pytest
 
 from app.core.config import BridgeConfig
-from app.core.model import BridgeStatus, ProbeKind
+from app.core.model import BridgeSnapshot, BridgeStatus, ProbeKind
 from app.core.policy import PolicySettings
 from app.core.probe import Prober
 from app.core.tokens import MemoryKeyring, TokenStore
@@ -124,3 +124,22 @@ def test_engine_starts_with_first_bridge(qtbot, start_bridge):
         assert worker.stop(timeout=2.0)
 
     assert not started_without_bridges
+
+
+def test_history_tab_waits_for_first_bridge(qtbot):
+    app = TrayApp([], TokenStore(MemoryKeyring()), tray_available=True, notifier_backends=[LogBackend])
+    try:
+        window = app.window
+        qtbot.addWidget(window)
+
+        assert app.history_view is None
+        assert window.detail_tabs.count() == 1
+
+        window.set_bridges([BridgeSnapshot(id="lab", name="Lab", url="http://127.0.0.1:9", probe=ProbeKind.PING)])
+
+        assert app.history_view is not None
+        assert app.history_view.bridge_id == "lab"
+        assert window.detail_tabs.tabText(1) == "History"
+    finally:
+        app.worker.stop(timeout=2.0)
+        app.tray.hide()
