@@ -15,7 +15,6 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
-import tomli_w
 
 from app.core.config import (
     BridgeConfig,
@@ -369,6 +368,8 @@ def export_text(bridges: list[BridgeConfig], now: datetime | None = None) -> str
         if bridge.allow_http:
             entry["allow_http"] = True
         entries.append(entry)
+    import tomli_w
+
     return _EXPORT_HEADER.format(when=when) + tomli_w.dumps({"bridges": entries})
 
 

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import os
-import tempfile
 import tomllib
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import tomli_w
 
 from app.core.model import ProbeKind
 from app.core.urls import BridgeUrlError, normalize_bridge_url
@@ -41,6 +38,13 @@ class ConfigError(Exception):
     """The config file or a value in it is invalid. The message names the file, the value and the fix."""
 
 
+def new_bridge_id() -> str:
+    """Return a new random bridge id (a UUID 4)."""
+    import uuid  # imported on first use: a start with an empty config needs no id
+
+    return str(uuid.uuid4())
+
+
 @dataclass
 class BridgeConfig:
     """One watched bridge. `id` is a random UUID used for the keychain entry and in logs."""
@@ -50,7 +54,7 @@ class BridgeConfig:
     probe: ProbeKind = ProbeKind.MONITORING
     interval: float = DEFAULT_INTERVAL
     allow_http: bool = False
-    id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    id: str = field(default_factory=lambda: new_bridge_id())
     extra: dict = field(default_factory=dict)  # keys this version does not know, kept on save
 
     def to_toml(self) -> dict:
@@ -117,14 +121,16 @@ def _bridge_from_toml(data: object, where: str) -> BridgeConfig:
     bridge_id = data.get("id")
     if bridge_id is None:
         raise ConfigError(
-            f"{where} has no id: add the line id = \"{uuid.uuid4()}\" (a new random id), "
+            f"{where} has no id: add the line id = \"{new_bridge_id()}\" (a new random id), "
             "or remove the entry and use bridgewatch add."
         )
     try:
+        import uuid
+
         uuid.UUID(str(bridge_id))
     except ValueError:
         raise ConfigError(
-            f"{where}: id {bridge_id!r} is not a UUID: use id = \"{uuid.uuid4()}\" (a new random id). "
+            f"{where}: id {bridge_id!r} is not a UUID: use id = \"{new_bridge_id()}\" (a new random id). "
             "A bridge's token is stored in the keychain under its id, so keep the old id where it worked."
         ) from None
     return BridgeConfig(
@@ -232,12 +238,16 @@ def save_config(path: Path, config: Config) -> None:
     if config.default_interval != DEFAULT_INTERVAL or config.defaults_extra:
         data["defaults"] = {**config.defaults_extra, "interval": config.default_interval}
     data["bridges"] = [bridge.to_toml() for bridge in config.bridges]
+    import tomli_w  # only writing needs it, so starting with an empty config does not load it
+
     atomic_write(path, (_HEADER + tomli_w.dumps(data)).encode("utf-8"))
 
 
 def atomic_write(path: Path, content: bytes) -> None:
     """Replace `path` with `content` through a temporary file, fsync and rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    import tempfile
+
     descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(descriptor, "wb") as handle:

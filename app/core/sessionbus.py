@@ -2,13 +2,12 @@
 
 Each conversation gets a fresh connection on a thread of its own with its own event loop, so
 callers may be plain threads or code inside an asyncio loop. This module imports neither
-keyring nor dbus-fast until it is used, so the keychain check of the first-run window costs
-little.
+keyring, dbus-fast nor asyncio until it is used, so the keychain check of the first-run
+window costs little.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import threading
@@ -30,6 +29,8 @@ class BusUnreachable(Exception):
 
 
 async def _connect() -> Any:
+    import asyncio
+
     from dbus_fast import BusType
     from dbus_fast.aio import MessageBus
 
@@ -41,6 +42,8 @@ async def _connect() -> Any:
 
 def run_on_bus(operation: Callable[[Any], Awaitable[T]]) -> T:
     """Run `operation` with a fresh session-bus connection on a thread of its own; return or raise its outcome."""
+    import asyncio
+
     outcome: dict[str, Any] = {}
 
     async def main() -> T:
@@ -72,6 +75,8 @@ def service_available() -> bool:
         return False
 
     async def ask(bus: Any) -> bool:
+        import asyncio
+
         from dbus_fast import Message, MessageType
 
         async def call(member: str, signature: str, body: list) -> list | None:
