@@ -59,7 +59,8 @@ def _normalize_cached(text: str, allow_http: bool) -> NormalizedUrl:
     if not raw:
         raise BridgeUrlError("The bridge URL is empty: enter the domain or address of the SCIM bridge.")
     notes: list[str] = []
-    if "://" not in raw:
+    assumed_https = "://" not in raw
+    if assumed_https:
         raw = "https://" + raw
     try:
         url = httpx.URL(raw)
@@ -108,6 +109,13 @@ def _normalize_cached(text: str, allow_http: bool) -> NormalizedUrl:
             "HTTP for this bridge explicitly (--allow-http on the command line)."
         )
 
+    if assumed_https and is_loopback_host(url.host) and url.port is not None:
+        # A local address with a port is often the simulator or a bridge's plain port, which speak HTTP.
+        netloc = url.netloc.decode("ascii")
+        notes.append(
+            f"No scheme was given, so https:// is assumed. If {netloc} serves plain HTTP, "
+            f"as `bridgewatch simulate` and a bridge's port 3002 do, write http://{netloc} instead."
+        )
     base = url.copy_with(path=path or "/", query=None, fragment=None)
     normalized = str(base).rstrip("/")
     return NormalizedUrl(url=normalized, notes=tuple(notes))
