@@ -398,7 +398,7 @@ def test_cli_add_stores_through_own_client(secret_service, bridgewatch_home, tmp
     assert matches, "the token read back through SecretStorage differs from the one given to add"
 
 
-class RefusingSecretService:
+class PlainOnlySecretService:
     """A Secret Service on a real private bus that offers no encrypted session, and records what it was asked."""
 
     def __init__(self, address: str) -> None:
@@ -434,7 +434,7 @@ class RefusingSecretService:
         await self._stop.wait()
         bus.disconnect()
 
-    def __enter__(self) -> "RefusingSecretService":
+    def __enter__(self) -> "PlainOnlySecretService":
         self._thread.start()
         assert self._ready.wait(10), "the test service did not start"
         return self
@@ -446,7 +446,7 @@ class RefusingSecretService:
 
 def test_no_plain_session_fallback(empty_bus, monkeypatch, token):
     monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", empty_bus["DBUS_SESSION_BUS_ADDRESS"])
-    with RefusingSecretService(empty_bus["DBUS_SESSION_BUS_ADDRESS"]) as service:
+    with PlainOnlySecretService(empty_bus["DBUS_SESSION_BUS_ADDRESS"]) as service:
         with pytest.raises(TokenUnavailable) as caught:
             TokenStore(SecretServiceKeyring()).set(BRIDGE_ID, token)
 

@@ -334,7 +334,7 @@ def _describe_transport_error(exc: httpx.HTTPError) -> ProbeError:
             )
         if isinstance(cause, ssl.SSLError):
             reason = str(cause.reason or cause)
-            # OpenSSL's reasons when the other side answers in plain HTTP instead of TLS.
+            # OpenSSL's reasons when the server replies in plain HTTP instead of TLS.
             plain_http = reason.upper() in ("WRONG_VERSION_NUMBER", "HTTP_REQUEST", "RECORD_LAYER_FAILURE")
             hint = (
                 "That port does not speak HTTPS: use http:// with the bridge's plain port (3002 by default), "

@@ -32,9 +32,9 @@ from typing import Any, TypeVar
 import keyring.backend
 import keyring.errors
 
-from app.core.sessionbus import CALL_TIMEOUT, SECRET_SERVICE_NAME, BusUnreachable, run_on_bus, service_available
+from app.core.sessionbus import CALL_TIMEOUT, SECRET_SERVICE_NAME, BusUnreachable, run_on_bus
 
-__all__ = ["SecretServiceKeyring", "aes128_cbc_decrypt", "aes128_cbc_encrypt", "hkdf_sha256", "service_available"]
+__all__ = ["SecretServiceKeyring", "aes128_cbc_decrypt", "aes128_cbc_encrypt", "hkdf_sha256"]
 
 SERVICE_NAME = SECRET_SERVICE_NAME
 SERVICE_PATH = "/org/freedesktop/secrets"
@@ -67,9 +67,9 @@ T = TypeVar("T")
 
 
 class SecretServiceError(keyring.errors.KeyringError):
-    """A Secret Service call failed; the message names the D-Bus error and never a secret."""
+    """An error of a Secret Service call: the message names the D-Bus error and never a secret."""
 
-    explains_itself = True  # tokens.TokenStore shows the message as it is
+    explains_itself = True  # TokenStore quotes this message unchanged
 
 
 # --- AES-128-CBC through libcrypto --------------------------------------------------------
@@ -101,7 +101,7 @@ class _LibCrypto:
 
     def run(self, key: bytes, iv: bytes, data: bytes, encrypt: bool) -> bytes:
         if len(key) != 16 or len(iv) != 16:
-            raise ValueError("AES-128-CBC needs a 16-byte key and a 16-byte IV")
+            raise ValueError(f"AES-128-CBC needs a 16-byte key and IV, not {len(key)} and {len(iv)} bytes")
         ctx = self.ctx_new()
         if not ctx:
             raise MemoryError("EVP_CIPHER_CTX_new failed")
@@ -161,7 +161,7 @@ def aes128_cbc_encrypt(key: bytes, iv: bytes, plaintext: bytes) -> bytes:
 
 
 def aes128_cbc_decrypt(key: bytes, iv: bytes, ciphertext: bytes) -> bytes:
-    """Decrypt AES-128-CBC and remove the PKCS#7 padding; raise SecretServiceError when it does not check out."""
+    """Decrypt AES-128-CBC and remove the PKCS#7 padding; raise SecretServiceError when the padding is invalid."""
     return _crypto().run(key, iv, ciphertext, encrypt=False)
 
 
@@ -236,7 +236,10 @@ class _Conversation:
             await self.call(self.session, SESSION_IFACE, "Close")
 
     async def prompt(self, path: str) -> tuple[bool, Any]:
-        """Show the prompt at `path` (an unlock or create dialog); return (dismissed, result)."""
+        """Show the prompt at `path` (an unlock or create dialog); return (dismissed, result).
+
+        A prompt still unanswered after PROMPT_TIMEOUT seconds counts as dismissed.
+        """
         if path == NO_OBJECT:
             return False, None
         loop = asyncio.get_running_loop()
@@ -274,7 +277,7 @@ class _Conversation:
                 dismissed, result = await self.prompt(prompt)
                 path = result.value if result is not None and not dismissed else NO_OBJECT
             if path == NO_OBJECT:
-                raise keyring.errors.InitError("Failed to create the default collection: the prompt was dismissed.")
+                raise keyring.errors.InitError("The keychain has no default collection, and the prompt to create one was dismissed.")
         (locked,) = await self.call(path, "org.freedesktop.DBus.Properties", "Get", "ss", [COLLECTION_IFACE, "Locked"])
         if locked.value:
             unlocked, prompt = await self.call(SERVICE_PATH, SERVICE_IFACE, "Unlock", "ao", [[path]])
@@ -362,7 +365,7 @@ class SecretServiceKeyring(keyring.backend.KeyringBackend):
 
     priority = 5.0  # type: ignore[assignment]
     # Not viable for keyring's own detection, which would also import SecretStorage.
-    # tokens.system_backend() selects this backend when service_available() returns True.
+    # tokens.system_backend() selects this backend when sessionbus.service_available() returns True.
     viable = False  # type: ignore[assignment]
 
     def get_password(self, service: str, username: str) -> str | None:
@@ -390,4 +393,4 @@ class SecretServiceKeyring(keyring.backend.KeyringBackend):
             return True
 
         if not _in_session(operation):
-            raise keyring.errors.PasswordDeleteError("No such password!")
+            raise keyring.errors.PasswordDeleteError(f"No keychain entry for {username} on {service}.")

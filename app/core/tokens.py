@@ -66,11 +66,6 @@ def _open_failed(exc: Exception) -> str:
 _REJECTED_BACKEND_MODULES = ("keyrings.alt",)
 
 
-
-def _joined(*parts: str) -> str:
-    return " ".join(part for part in parts if part)
-
-
 class KeychainProblem(str, enum.Enum):
     """Reason the keychain could not be used, so front ends can word the fix."""
 
@@ -87,6 +82,17 @@ class TokenUnavailable(Exception):
     def __init__(self, message: str, problem: KeychainProblem = KeychainProblem.FAILED) -> None:
         super().__init__(message)
         self.problem = problem
+
+
+def _explained(exc: Exception, action: str, next_step: str) -> TokenUnavailable | None:
+    """Return a TokenUnavailable that quotes an error of app.core.secretservice, or None for any other error.
+
+    Only that client's messages are quoted, because it writes them itself and puts no secret in them.
+    """
+    if not getattr(exc, "explains_itself", False):
+        return None
+    message = " ".join(part for part in (action, str(exc), next_step) if part)
+    return TokenUnavailable(message, KeychainProblem.FAILED)
 
 
 _system_backend: keyring.backend.KeyringBackend | None = None
@@ -196,7 +202,7 @@ class TokenStore:
         a locked keychain shows up later, on the first read or write.
         """
         if self._backend is None and _system_backend is None and _secret_service_only():
-            # Answered without keyring, which would cost 9 MiB at start-up for this one question.
+            # This answer needs no keyring, whose import adds about 9 MiB (measured with VmRSS).
             from app.core.sessionbus import service_available
 
             if service_available():
@@ -228,9 +234,9 @@ class TokenStore:
                 "Token unavailable: the keychain is locked. Unlock it and check again.", KeychainProblem.LOCKED
             ) from None
         except keyring.errors.KeyringError as exc:
-            if getattr(exc, "explains_itself", False):  # app.core.secretservice writes these, with no secret in them
-                message = _joined("Token unavailable:", str(exc), "Check that the keychain runs, then check again.")
-                raise TokenUnavailable(message, KeychainProblem.FAILED) from None
+            explained = _explained(exc, "Token unavailable:", "Check that the keychain runs, then check again.")
+            if explained is not None:
+                raise explained from None
             raise TokenUnavailable(
                 f"Token unavailable: the keychain denied access ({type(exc).__name__}). "
                 "Allow Bridgewatch in the keychain and check again.",
@@ -248,9 +254,9 @@ class TokenStore:
 
     def set(self, bridge_id: str, token: str) -> None:
         """Store `token`; raise TokenUnavailable, with nothing changed, when the keychain cannot be written."""
-        register_secret(token)
         import keyring.errors
 
+        register_secret(token)
         backend = self._checked_backend()
         try:
             backend.set_password(SERVICE, bridge_id, token)
@@ -264,9 +270,9 @@ class TokenStore:
                 KeychainProblem.LOCKED,
             ) from None
         except keyring.errors.KeyringError as exc:
-            if getattr(exc, "explains_itself", False):  # app.core.secretservice writes these, with no secret in them
-                message = _joined("Could not store the token:", str(exc), "Nothing was changed.")
-                raise TokenUnavailable(message, KeychainProblem.FAILED) from None
+            explained = _explained(exc, "Could not store the token:", "Nothing was changed.")
+            if explained is not None:
+                raise explained from None
             raise TokenUnavailable(
                 f"Could not store the token in the keychain ({type(exc).__name__}); nothing was changed.",
                 KeychainProblem.DENIED,
@@ -296,9 +302,9 @@ class TokenStore:
                 "Could not delete the token: the keychain is locked. Unlock it and try again.", KeychainProblem.LOCKED
             ) from None
         except keyring.errors.KeyringError as exc:
-            if getattr(exc, "explains_itself", False):  # app.core.secretservice writes these, with no secret in them
-                message = _joined("Could not delete the token:", str(exc), "")
-                raise TokenUnavailable(message, KeychainProblem.FAILED) from None
+            explained = _explained(exc, "Could not delete the token:", "")
+            if explained is not None:
+                raise explained from None
             raise TokenUnavailable(
                 f"Could not delete the token from the keychain ({type(exc).__name__}).", KeychainProblem.DENIED
             ) from None

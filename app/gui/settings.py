@@ -280,8 +280,8 @@ class SetupController(QObject):
         window.quit_requested.connect(tray_app.quit)
         window.check_requested.connect(self._reload_token_if_unavailable)
 
-        # Reading the keychain's state imports keyring and may ask the session bus: a thread keeps
-        # that off the window's first paint, and the notice follows when the answer arrives.
+        # Checking the keychain may import keyring and call the session bus. A thread keeps that
+        # off the window's first paint, and the notice follows when the result arrives.
         self._keychain_checked.connect(self._show_keychain_problem)
         threading.Thread(target=self._check_keychain, name="bridgewatch-keychain-check", daemon=True).start()
 
@@ -295,7 +295,7 @@ class SetupController(QObject):
         try:
             self._keychain_checked.emit(problem)
         except RuntimeError:  # the controller was deleted meanwhile, as when the app quits at once
-            pass
+            log.debug("The keychain check finished after its window closed")
 
     def _show_keychain_problem(self, problem: TokenUnavailable | None) -> None:
         if problem is not None:
